@@ -1,0 +1,41 @@
+//===- FuseCombine.cpp - combine in the kernel epilogue --------------------===//
+//
+// Marks the compute of each combined step `combine` and erases the combine:
+// the step's kernel merges its partial into the accumulators itself.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ringattn/Dialect/RingAttn/Transforms/Passes.h"
+
+namespace mlir::ringattn {
+#define GEN_PASS_DEF_FUSECOMBINE
+#include "ringattn/Dialect/RingAttn/Transforms/Passes.h.inc"
+} // namespace mlir::ringattn
+
+using namespace mlir;
+using namespace mlir::ringattn;
+
+namespace {
+
+struct FuseCombinePass : public ringattn::impl::FuseCombineBase<FuseCombinePass> {
+  void runOnOperation() override {
+    getOperation().walk([&](RankOp rank) {
+      DenseMap<int64_t, ComputeOp> computes;
+      for (ComputeOp compute : rank.getBody().front().getOps<ComputeOp>())
+        computes.try_emplace(compute.getStep(), compute);
+      for (CombineOp combine :
+           llvm::make_early_inc_range(rank.getBody().front().getOps<CombineOp>())) {
+        ComputeOp compute = computes.lookup(combine.getStep());
+        // A combine without its compute, or a second combine of a step, is
+        // left for the verifier to report.
+        if (!compute || compute.getCombine())
+          continue;
+        compute.setCombine(true);
+        combine.erase();
+        ++numFused;
+      }
+    });
+  }
+};
+
+} // namespace
