@@ -290,7 +290,8 @@ def RingAttn_ComputeOp : RingAttn_Op<"compute", [
     merged into the fp32 accumulators by `ringattn.combine`, or in the kernel
     epilogue when `combine` is set. Backward: accumulates dQ locally and writes
     the step's partial dK/dV of the visiting shard to `dkv` (overwriting it).
-    Lowers to one fused kernel launch.
+    Lowers to one fused kernel launch; `launch @k` names the kernel-level op
+    (rakernel) it launches, once ringattn-lower-to-kernels has run.
 
     ```mlir
     ringattn.compute step 1 kv(kv_ring[0]) dkv(dkv_partial[0]) {
@@ -301,11 +302,12 @@ def RingAttn_ComputeOp : RingAttn_Op<"compute", [
   }];
   let arguments = (ins I64Attr:$step, RingAttn_BufferAttr:$kv,
                        OptionalAttr<RingAttn_BufferAttr>:$dkv,
-                       UnitAttr:$combine);
+                       UnitAttr:$combine,
+                       OptionalAttr<FlatSymbolRefAttr>:$kernel);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     `step` $step `kv` `(` custom<Buffer>($kv) `)` `` custom<OptionalDkv>($dkv)
-    (`combine` $combine^)?
+    (`combine` $combine^)? (`launch` $kernel^)?
     attr-dict-with-keyword $body
   }];
   let hasVerifier = 1;

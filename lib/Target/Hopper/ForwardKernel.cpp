@@ -1,0 +1,718 @@
+//===- ForwardKernel.cpp - the Hopper forward kernel builder ---------------===//
+//
+// See ForwardKernel.h for the kernel's structure. The builder is organized as
+// the kernel runs: prologue (barriers, work-item decode), producer (TMA),
+// consumer (QK^T, online softmax, PV per K/V tile) and epilogue (merge into
+// the accumulators or write the outputs).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ringattn/Target/Hopper/ForwardKernel.h"
+#include "ringattn/Target/Hopper/PtxBuilder.h"
+#include "ringattn/Schedule/Layout.h"
+
+#include "KernelEmitter.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ringattn;
+using namespace mlir::ringattn::hopper;
+
+//===----------------------------------------------------------------------===//
+// Spec, work items, launch geometry
+//===----------------------------------------------------------------------===//
+
+ForwardKernelSpec ForwardKernelSpec::fromOp(rakernel::ForwardOp op) {
+  ForwardKernelSpec spec;
+  spec.name = op.getSymName().str();
+  spec.config = op.getConfig().getConfig();
+  for (auto pair : op.getPairs().getAsRange<rakernel::PairAttr>())
+    spec.pairs.push_back({pair.getQ(), pair.getKv(), pair.getMask()});
+  llvm::append_range(spec.finalizeOnly, op.getFinalize());
+  spec.epilogue = op.getEpilogue();
+  rakernel::TileAttr tile = op.getTile();
+  spec.blockM = tile.getM();
+  spec.blockN = tile.getN();
+  spec.stages = tile.getStages();
+  spec.consumers = tile.getConsumers();
+  return spec;
+}
+
+std::string mlir::ringattn::hopper::unsupportedReason(const AttentionConfig &config) {
+  if (config.headDim != 64 && config.headDim != 128)
+    return "the Hopper kernels support head_dim 64 and 128 (got " +
+           std::to_string(config.headDim) + ")";
+  if (config.dtype != DType::bf16 && config.dtype != DType::fp16)
+    return "the Hopper kernels support bf16 and fp16 (got " +
+           stringifyDType(config.dtype).str() + ")";
+  return "";
+}
+
+namespace {
+
+/// The K/V chunks a query chunk visits at a step: full pairs first, then the
+/// diagonal one (its masked tiles come last).
+struct Segment {
+  int64_t kvChunk;
+  bool diagonal;
+};
+
+std::vector<Segment> segmentsOf(const ForwardKernelSpec &spec, int64_t qChunk) {
+  std::vector<Segment> segments;
+  for (bool diagonal : {false, true})
+    for (const LocalPair &pair : spec.pairs)
+      if (pair.q == qChunk && (pair.mask == MaskKind::diagonal) == diagonal)
+        segments.push_back({pair.kv, diagonal});
+  return segments;
+}
+
+/// Derived sizes and the shared-memory map of a forward kernel.
+struct Geometry {
+  explicit Geometry(const ForwardKernelSpec &spec) {
+    const AttentionConfig &c = spec.config;
+    chunk = chunkLength(c);
+    qLen = localLength(c);
+    kvLen = localLength(c);
+    heads = c.heads;
+    group = c.groupSize();
+    headDim = c.headDim;
+    boxes = headDim / 64;
+    bm = spec.blockM;
+    bn = spec.blockN;
+    stages = spec.stages;
+    consumers = spec.consumers;
+    qTiles = (chunk + bm - 1) / bm;
+    kvTilesPerChunk = (chunk + bn - 1) / bn;
+    qBytes = bm * headDim * 2;
+    kvTileBytes = bn * headDim * 2;
+    qOffset = 0;
+    kOffset = qBytes;
+    vOffset = kOffset + stages * kvTileBytes;
+    barrierOffset = vOffset + stages * kvTileBytes;
+    sharedBytes = barrierOffset + 8 * (1 + 3 * stages);
+    threads = 128 * (1 + consumers);
+    scaleLog2 = M_LOG2E / std::sqrt(static_cast<double>(headDim));
+  }
+
+  /// K/V tiles of `segment` for query tile `qTile` (compile-time version).
+  int64_t tiles(const Segment &segment, int64_t qTile) const {
+    if (!segment.diagonal)
+      return kvTilesPerChunk;
+    int64_t lastRow = std::min(qTile * bm + bm, chunk) - 1;
+    return lastRow / bn + 1;
+  }
+
+  int64_t qFullBarrier() const { return barrierOffset; }
+  int64_t kFullBarrier() const { return barrierOffset + 8; }
+  int64_t vFullBarrier() const { return barrierOffset + 8 * (1 + stages); }
+  int64_t emptyBarrier() const { return barrierOffset + 8 * (1 + 2 * stages); }
+
+  int64_t chunk, qLen, kvLen, heads, group, headDim, boxes;
+  int64_t bm, bn, stages, consumers;
+  int64_t qTiles, kvTilesPerChunk;
+  int64_t qBytes, kvTileBytes;
+  int64_t qOffset, kOffset, vOffset, barrierOffset, sharedBytes, threads;
+  double scaleLog2;
+};
+
+constexpr int64_t kProducerRegisters = 40;
+constexpr int64_t kConsumerRegisters = 232;
+constexpr const char *kSharedMemoryName = "ringattn_shared";
+
+} // namespace
+
+std::vector<WorkItem>
+mlir::ringattn::hopper::forwardWorkItems(const ForwardKernelSpec &spec) {
+  Geometry g(spec);
+  std::vector<WorkItem> items;
+  int64_t qChunks = chunksOfRank(spec.config, 0).size();
+  for (int64_t c = 0; c < qChunks; ++c) {
+    std::vector<Segment> segments = segmentsOf(spec, c);
+    bool finalizeOnly = llvm::is_contained(spec.finalizeOnly, c);
+    if (segments.empty() && !finalizeOnly)
+      continue;
+    for (int64_t t = 0; t < g.qTiles; ++t) {
+      int64_t tiles = 0;
+      for (const Segment &s : segments)
+        tiles += g.tiles(s, t);
+      items.push_back({c, t, tiles});
+    }
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const WorkItem &a, const WorkItem &b) {
+                     return a.kvTiles > b.kvTiles;
+                   });
+  return items;
+}
+
+ForwardLaunch mlir::ringattn::hopper::forwardLaunch(const ForwardKernelSpec &spec) {
+  Geometry g(spec);
+  return {static_cast<int64_t>(forwardWorkItems(spec).size()), g.threads,
+          g.sharedBytes};
+}
+
+//===----------------------------------------------------------------------===//
+// The builder
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The per-CTA values every part of the kernel uses.
+struct CtaValues {
+  Value tmaQ, tmaK, tmaV, oAcc, lseAcc, out, lseOut;
+  Value shared;                // the dynamic shared memory base (ptr<3>)
+  Value tid, warpgroup, warpInGroup, lane;
+  Value qChunk, qTile, head, kvHead, batch;
+  // The K/V tiles of this CTA: segment 0 then segment 1.
+  Value tiles0, tiles1, kvChunk0, kvChunk1, diagonal0, diagonal1;
+};
+
+class ForwardKernelBuilder {
+public:
+  ForwardKernelBuilder(OpBuilder &builder, Location loc,
+                       const ForwardKernelSpec &spec)
+      : e(builder, loc), spec(spec), g(spec) {}
+
+  void build();
+
+private:
+  Value sharedPtr(int64_t offset) { return e.gepBytes(v.shared, offset); }
+  /// A per-stage shared pointer: base + stage * stride.
+  Value stagePtr(int64_t base, Value stage, int64_t stride) {
+    return e.gep(sharedPtr(base), e.b.getI8Type(), e.mul(stage, e.i32(stride)));
+  }
+
+  LLVM::GlobalOp declareWorkItems();
+  void declareSharedMemory();
+  LLVM::LLVMFuncOp declareFunction();
+  void emitPrologue(Block &entry, LLVM::GlobalOp workItems);
+  void decodeSegments();
+  /// (K/V chunk, tile index in the chunk, diagonal) of the CTA's tile j.
+  std::tuple<Value, Value, Value> tileOf(Value j);
+  void emitProducer();
+  void emitConsumer();
+  Value emitQK(Value consumer, Value stage);
+  Value emitMask(Value s, Value consumer, Value kvTile, Value diagonal);
+  Value emitPV(Value o, ArrayRef<Value> p, Value stage);
+  void emitEpilogue(Value consumer, Value o, ArrayRef<Value> m,
+                    ArrayRef<Value> l);
+
+  /// Fragment geometry of an m64nN f32 accumulator: element i of a thread
+  /// sits in row 16*warp + lane/4 + 8*((i>>1)&1), column
+  /// 8*(i>>2) + 2*(lane&3) + (i&1).
+  static int64_t rowHalf(int64_t i) { return (i >> 1) & 1; }
+  static int64_t columnBase(int64_t i) { return 8 * (i >> 2) + (i & 1); }
+
+  KernelEmitter e;
+  const ForwardKernelSpec &spec;
+  Geometry g;
+  CtaValues v;
+};
+
+LLVM::GlobalOp ForwardKernelBuilder::declareWorkItems() {
+  std::vector<WorkItem> items = forwardWorkItems(spec);
+  SmallVector<int32_t> packed;
+  for (const WorkItem &item : items)
+    packed.push_back(static_cast<int32_t>((item.qChunk << 16) | item.qTile));
+  auto tensorType = RankedTensorType::get({(int64_t)packed.size()},
+                                          e.i32Type());
+  auto arrayType = LLVM::LLVMArrayType::get(e.i32Type(), packed.size());
+  return LLVM::GlobalOp::create(
+      e.b, e.loc, arrayType, /*isConstant=*/true, LLVM::Linkage::Internal,
+      spec.name + "_work_items",
+      DenseElementsAttr::get(tensorType, ArrayRef<int32_t>(packed)),
+      /*alignment=*/4, kGlobal);
+}
+
+void ForwardKernelBuilder::declareSharedMemory() {
+  Operation *module = e.b.getInsertionBlock()->getParentOp();
+  if (SymbolTable::lookupSymbolIn(module, kSharedMemoryName))
+    return;
+  auto type = LLVM::LLVMArrayType::get(e.b.getI8Type(), 0);
+  LLVM::GlobalOp::create(e.b, e.loc, type, /*isConstant=*/false,
+                         LLVM::Linkage::External, kSharedMemoryName,
+                         Attribute(), /*alignment=*/1024, kShared);
+}
+
+LLVM::LLVMFuncOp ForwardKernelBuilder::declareFunction() {
+  MLIRContext *context = e.b.getContext();
+  Type generic = e.ptrType(kGeneric), global = e.ptrType(kGlobal);
+  SmallVector<Type> params = {generic, generic, generic, global,
+                              global,  global,  global};
+  auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context),
+                                          params);
+  auto func = LLVM::LLVMFuncOp::create(e.b, e.loc, spec.name, type);
+  func->setAttr("gpu.kernel", UnitAttr::get(context));
+  func->setAttr("nvvm.kernel", UnitAttr::get(context));
+  func->setAttr("nvvm.reqntid",
+                DenseI32ArrayAttr::get(context, {(int32_t)g.threads, 1, 1}));
+  // A register cap at entry, without which ptxas ignores setmaxnreg.
+  func->setAttr("nvvm.minctasm", e.b.getI32IntegerAttr(1));
+  auto tensorMap = LLVM::LLVMArrayType::get(e.b.getI8Type(), 128);
+  for (unsigned i = 0; i < 3; ++i) {
+    func.setArgAttr(i, "llvm.byval", TypeAttr::get(tensorMap));
+    func.setArgAttr(i, "llvm.align", e.b.getI64IntegerAttr(64));
+    func.setArgAttr(i, "nvvm.grid_constant", UnitAttr::get(context));
+  }
+  for (unsigned i = 3; i < 7; ++i)
+    func.setArgAttr(i, "llvm.noalias", UnitAttr::get(context));
+  return func;
+}
+
+void ForwardKernelBuilder::build() {
+  declareSharedMemory();
+  LLVM::GlobalOp workItems = declareWorkItems();
+  LLVM::LLVMFuncOp func = declareFunction();
+  Block *entry = func.addEntryBlock(e.b);
+  OpBuilder::InsertionGuard guard(e.b);
+  e.b.setInsertionPointToStart(entry);
+  emitPrologue(*entry, workItems);
+
+  // Roles: warpgroup 0 produces, the others consume. setmaxnreg is executed
+  // by every thread of a warpgroup, in one branch per role.
+  Value isProducer = e.eq(v.warpgroup, e.i32(0));
+  auto roles = scf::IfOp::create(e.b, e.loc, isProducer, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&roles.getThenRegion().front());
+    NVVM::SetMaxRegisterOp::create(
+        e.b, e.loc, e.b.getI32IntegerAttr(kProducerRegisters),
+        NVVM::SetMaxRegisterActionAttr::get(e.b.getContext(),
+                                            NVVM::SetMaxRegisterAction::decrease));
+    emitProducer();
+    e.b.setInsertionPointToStart(&roles.getElseRegion().front());
+    NVVM::SetMaxRegisterOp::create(
+        e.b, e.loc, e.b.getI32IntegerAttr(kConsumerRegisters),
+        NVVM::SetMaxRegisterActionAttr::get(e.b.getContext(),
+                                            NVVM::SetMaxRegisterAction::increase));
+    emitConsumer();
+  }
+  LLVM::ReturnOp::create(e.b, e.loc, ValueRange{});
+}
+
+void ForwardKernelBuilder::emitPrologue(Block &entry, LLVM::GlobalOp workItems) {
+  v.tmaQ = entry.getArgument(0);
+  v.tmaK = entry.getArgument(1);
+  v.tmaV = entry.getArgument(2);
+  v.oAcc = entry.getArgument(3);
+  v.lseAcc = entry.getArgument(4);
+  v.out = entry.getArgument(5);
+  v.lseOut = entry.getArgument(6);
+  v.shared = LLVM::AddressOfOp::create(e.b, e.loc, e.ptrType(kShared),
+                                       kSharedMemoryName);
+  v.tid = e.threadIdX();
+  v.warpgroup = e.shr(v.tid, e.i32(7));
+  v.warpInGroup = e.band(e.shr(v.tid, e.i32(5)), e.i32(3));
+  v.lane = e.band(v.tid, e.i32(31));
+
+  Value table = LLVM::AddressOfOp::create(e.b, e.loc, workItems);
+  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdX()));
+  v.qChunk = e.shr(item, e.i32(16));
+  v.qTile = e.band(item, e.i32(0xFFFF));
+  v.head = e.blockIdY();
+  v.kvHead = e.divu(v.head, e.i32(g.group));
+  v.batch = e.blockIdZ();
+  decodeSegments();
+
+  // One thread initializes the barriers; everyone waits for it.
+  auto init = scf::IfOp::create(e.b, e.loc, e.eq(v.tid, e.i32(0)));
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&init.getThenRegion().front());
+    e.mbarrierInit(sharedPtr(g.qFullBarrier()), 1);
+    for (int64_t s = 0; s < g.stages; ++s) {
+      e.mbarrierInit(sharedPtr(g.kFullBarrier() + 8 * s), 1);
+      e.mbarrierInit(sharedPtr(g.vFullBarrier() + 8 * s), 1);
+      e.mbarrierInit(sharedPtr(g.emptyBarrier() + 8 * s), 4 * g.consumers);
+    }
+  }
+  e.barrierAll();
+}
+
+void ForwardKernelBuilder::decodeSegments() {
+  // Per local q chunk, its (at most two) segments are compile-time facts;
+  // select the CTA's by its q chunk. A diagonal segment's tile count depends
+  // on the q tile: (min(qTile*bm + bm, chunk) - 1) / bn + 1.
+  Value isBack = e.eq(v.qChunk, e.i32(1));
+  Value lastRow = e.sub(e.minu(e.add(e.mul(v.qTile, e.i32(g.bm)), e.i32(g.bm)),
+                               e.i32(g.chunk)),
+                        e.i32(1));
+  Value diagonalTiles = e.add(e.divu(lastRow, e.i32(g.bn)), e.i32(1));
+  auto field = [&](int64_t index, auto get) {
+    Value perChunk[2];
+    for (int64_t c = 0; c < 2; ++c) {
+      std::vector<Segment> segments = segmentsOf(spec, c);
+      perChunk[c] = index < (int64_t)segments.size()
+                        ? get(&segments[index])
+                        : get(static_cast<const Segment *>(nullptr));
+    }
+    return e.select(isBack, perChunk[1], perChunk[0]);
+  };
+  auto tiles = [&](const Segment *s) {
+    if (!s)
+      return e.i32(0);
+    return s->diagonal ? diagonalTiles : e.i32(g.kvTilesPerChunk);
+  };
+  auto kvChunk = [&](const Segment *s) { return e.i32(s ? s->kvChunk : 0); };
+  auto diagonal = [&](const Segment *s) {
+    return e.boolean(s && s->diagonal);
+  };
+  v.tiles0 = field(0, tiles);
+  v.tiles1 = field(1, tiles);
+  v.kvChunk0 = field(0, kvChunk);
+  v.kvChunk1 = field(1, kvChunk);
+  v.diagonal0 = field(0, diagonal);
+  v.diagonal1 = field(1, diagonal);
+}
+
+std::tuple<Value, Value, Value> ForwardKernelBuilder::tileOf(Value j) {
+  Value inFirst = e.ult(j, v.tiles0);
+  Value kvChunk = e.select(inFirst, v.kvChunk0, v.kvChunk1);
+  Value tile = e.select(inFirst, j, e.sub(j, v.tiles0));
+  Value diagonal = e.select(inFirst, v.diagonal0, v.diagonal1);
+  return {kvChunk, tile, diagonal};
+}
+
+void ForwardKernelBuilder::emitProducer() {
+  Value total = e.add(v.tiles0, v.tiles1);
+  Value leader = arith::AndIOp::create(e.b, e.loc,
+                                       e.eq(v.warpInGroup, e.i32(0)),
+                                       e.electOne());
+  Value active = arith::AndIOp::create(e.b, e.loc, leader,
+                                       e.ugt(total, e.i32(0)));
+  auto guard = scf::IfOp::create(e.b, e.loc, active);
+  OpBuilder::InsertionGuard inner(e.b);
+  e.b.setInsertionPointToStart(&guard.getThenRegion().front());
+
+  // Q once.
+  Value qRow = e.add(e.mul(v.qChunk, e.i32(g.chunk)), e.mul(v.qTile, e.i32(g.bm)));
+  Value qBar = sharedPtr(g.qFullBarrier());
+  e.mbarrierArriveExpectTx(qBar, g.qBytes);
+  for (int64_t box = 0; box < g.boxes; ++box)
+    e.tmaLoad(sharedPtr(g.qOffset + box * g.bm * 128), v.tmaQ,
+              {e.i32(64 * box), v.head, qRow, v.batch}, qBar);
+
+  // K and V tiles through the stage ring.
+  auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), total, e.i32(1));
+  e.b.setInsertionPointToStart(loop.getBody());
+  Value j = loop.getInductionVar();
+  Value stage = e.remu(j, e.i32(g.stages));
+  Value phase = e.band(e.divu(j, e.i32(g.stages)), e.i32(1));
+  e.mbarrierWait(stagePtr(g.emptyBarrier(), stage, 8),
+                 e.bxor(phase, e.i32(1)));
+  auto [kvChunk, tile, diagonal] = tileOf(j);
+  (void)diagonal;
+  Value kvRow = e.add(e.mul(kvChunk, e.i32(g.chunk)), e.mul(tile, e.i32(g.bn)));
+  Value kBar = stagePtr(g.kFullBarrier(), stage, 8);
+  e.mbarrierArriveExpectTx(kBar, g.kvTileBytes);
+  Value kStage = stagePtr(g.kOffset, stage, g.kvTileBytes);
+  for (int64_t box = 0; box < g.boxes; ++box)
+    e.tmaLoad(e.gepBytes(kStage, box * g.bn * 128), v.tmaK,
+              {e.i32(64 * box), v.kvHead, kvRow, v.batch}, kBar);
+  Value vBar = stagePtr(g.vFullBarrier(), stage, 8);
+  e.mbarrierArriveExpectTx(vBar, g.kvTileBytes);
+  Value vStage = stagePtr(g.vOffset, stage, g.kvTileBytes);
+  for (int64_t box = 0; box < g.boxes; ++box)
+    e.tmaLoad(e.gepBytes(vStage, box * g.bn * 128), v.tmaV,
+              {e.i32(64 * box), v.kvHead, kvRow, v.batch}, vBar);
+}
+
+Value ForwardKernelBuilder::emitQK(Value consumer, Value stage) {
+  auto sType = e.f32Struct(g.bn / 2);
+  Value qAddr = e.add(e.sharedAddress(sharedPtr(g.qOffset)),
+                      e.mul(consumer, e.i32(64 * 128)));
+  Value qDesc = e.wgmmaDescriptor(qAddr, 16, 1024);
+  Value kAddr = e.sharedAddress(stagePtr(g.kOffset, stage, g.kvTileBytes));
+  Value kDesc = e.wgmmaDescriptor(kAddr, 16, 1024);
+  MLIRContext *context = e.b.getContext();
+  auto inputType = spec.config.dtype == DType::bf16 ? NVVM::WGMMATypes::bf16
+                                                    : NVVM::WGMMATypes::f16;
+  NVVM::WgmmaFenceAlignedOp::create(e.b, e.loc);
+  Value s = LLVM::UndefOp::create(e.b, e.loc, sType);
+  for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
+    int64_t box = kk / 4, inBox = (kk % 4) * 32;
+    Value a = e.advanceDescriptor(qDesc, box * g.bm * 128 + inBox);
+    Value b = e.advanceDescriptor(kDesc, box * g.bn * 128 + inBox);
+    s = NVVM::WgmmaMmaAsyncOp::create(
+        e.b, e.loc, sType, s, a, b,
+        NVVM::MMAShapeAttr::get(context, 64, g.bn, 16),
+        NVVM::WGMMATypesAttr::get(context, inputType),
+        NVVM::WGMMATypesAttr::get(context, inputType),
+        NVVM::WGMMATypesAttr::get(context, NVVM::WGMMATypes::f32),
+        NVVM::WGMMAScaleOutAttr::get(context, kk == 0
+                                                  ? NVVM::WGMMAScaleOut::zero
+                                                  : NVVM::WGMMAScaleOut::one),
+        NVVM::WGMMAScaleInAttr::get(context, NVVM::WGMMAScaleIn::one),
+        NVVM::WGMMAScaleInAttr::get(context, NVVM::WGMMAScaleIn::one),
+        NVVM::MMALayoutAttr::get(context, NVVM::MMALayout::row),
+        NVVM::MMALayoutAttr::get(context, NVVM::MMALayout::col),
+        NVVM::MMAIntOverflowAttr());
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(e.b, e.loc);
+  return createWgmmaWaitTied(e.b, e.loc, 0, {s})[0];
+}
+
+Value ForwardKernelBuilder::emitMask(Value s, Value consumer, Value kvTile,
+                                     Value diagonal) {
+  // Row (within the chunk) of half h of this thread, and column of element i.
+  Value rowBase = e.add(e.add(e.mul(v.qTile, e.i32(g.bm)),
+                              e.mul(consumer, e.i32(64))),
+                        e.add(e.mul(v.warpInGroup, e.i32(16)),
+                              e.shr(v.lane, e.i32(2))));
+  Value colBase = e.add(e.mul(kvTile, e.i32(g.bn)),
+                        e.mul(e.band(v.lane, e.i32(3)), e.i32(2)));
+  Value negInf = e.f32(-INFINITY);
+  SmallVector<Value> values = e.unpack(s);
+  Value rows[2] = {rowBase, e.add(rowBase, e.i32(8))};
+  for (int64_t i = 0, n = values.size(); i < n; ++i) {
+    Value col = e.add(colBase, e.i32(columnBase(i)));
+    Value pastChunk = e.uge(col, e.i32(g.chunk));
+    Value aboveDiagonal =
+        arith::AndIOp::create(e.b, e.loc, diagonal, e.ugt(col, rows[rowHalf(i)]));
+    Value masked = arith::OrIOp::create(e.b, e.loc, pastChunk, aboveDiagonal);
+    values[i] = e.select(masked, negInf, values[i]);
+  }
+  return e.pack(cast<LLVM::LLVMStructType>(s.getType()), values);
+}
+
+Value ForwardKernelBuilder::emitPV(Value o, ArrayRef<Value> p, Value stage) {
+  Value vAddr = e.sharedAddress(stagePtr(g.vOffset, stage, g.kvTileBytes));
+  // V is the MN-major (transposed) B operand: 64-column boxes bn*128 bytes
+  // apart, 16 key rows (2048 bytes) per k16 step.
+  Value vDesc = e.wgmmaDescriptor(vAddr, g.bn * 128, 1024);
+  MmaInputType type = spec.config.dtype == DType::bf16 ? MmaInputType::bf16
+                                                       : MmaInputType::f16;
+  NVVM::WgmmaFenceAlignedOp::create(e.b, e.loc);
+  Value one = e.i32(1);
+  for (int64_t kk = 0; kk < g.bn / 16; ++kk)
+    o = createWgmmaRegisterA(e.b, e.loc, o, p.slice(4 * kk, 4),
+                             e.advanceDescriptor(vDesc, kk * 2048), one,
+                             g.headDim, type, /*transposeB=*/true);
+  NVVM::WgmmaGroupSyncAlignedOp::create(e.b, e.loc);
+  return createWgmmaWaitTied(e.b, e.loc, 0, {o})[0];
+}
+
+void ForwardKernelBuilder::emitConsumer() {
+  Value consumer = e.sub(v.warpgroup, e.i32(1));
+  Value total = e.add(v.tiles0, v.tiles1);
+  auto oType = e.f32Struct(g.headDim / 2);
+  Value negInf = e.f32(-INFINITY);
+  Value zero = e.f32(0.0);
+  Value scaleLog2 = e.f32(g.scaleLog2);
+
+  auto waitQ = scf::IfOp::create(e.b, e.loc, e.ugt(total, e.i32(0)));
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&waitQ.getThenRegion().front());
+    e.mbarrierWait(sharedPtr(g.qFullBarrier()), e.i32(0));
+  }
+
+  SmallVector<Value> init = {e.zeros(oType), negInf, negInf, zero, zero};
+  auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), total, e.i32(1), init);
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(loop.getBody());
+    Value j = loop.getInductionVar();
+    Value o = loop.getRegionIterArgs()[0];
+    Value m[2] = {loop.getRegionIterArgs()[1], loop.getRegionIterArgs()[2]};
+    Value l[2] = {loop.getRegionIterArgs()[3], loop.getRegionIterArgs()[4]};
+    Value stage = e.remu(j, e.i32(g.stages));
+    Value phase = e.band(e.divu(j, e.i32(g.stages)), e.i32(1));
+
+    e.mbarrierWait(stagePtr(g.kFullBarrier(), stage, 8), phase);
+    Value s = emitQK(consumer, stage);
+
+    // Mask tiles that reach past the chunk or above the diagonal.
+    auto [kvChunk, kvTile, diagonal] = tileOf(j);
+    (void)kvChunk;
+    Value colEnd = e.mul(e.add(kvTile, e.i32(1)), e.i32(g.bn));
+    Value firstRow = e.add(e.mul(v.qTile, e.i32(g.bm)),
+                           e.mul(consumer, e.i32(64)));
+    Value needsMask = arith::OrIOp::create(
+        e.b, e.loc, e.ugt(colEnd, e.i32(g.chunk)),
+        arith::AndIOp::create(e.b, e.loc, diagonal,
+                              e.ugt(colEnd, e.add(firstRow, e.i32(1)))));
+    auto maskIf = scf::IfOp::create(e.b, e.loc, TypeRange{s.getType()},
+                                    needsMask, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard maskGuard(e.b);
+      e.b.setInsertionPointToStart(&maskIf.getThenRegion().front());
+      scf::YieldOp::create(e.b, e.loc, emitMask(s, consumer, kvTile, diagonal));
+      e.b.setInsertionPointToStart(&maskIf.getElseRegion().front());
+      scf::YieldOp::create(e.b, e.loc, s);
+    }
+    s = maskIf.getResult(0);
+
+    // Online softmax: per row, the running max m (log2 units), the running
+    // sum l (this thread's columns only), P = 2^(s*scale*log2e - m).
+    SmallVector<Value> sv = e.unpack(s);
+    Value rowMax[2] = {negInf, negInf};
+    for (int64_t i = 0, n = sv.size(); i < n; ++i)
+      rowMax[rowHalf(i)] = e.fmax(rowMax[rowHalf(i)], sv[i]);
+    Value alpha[2], mUse[2], mNew[2];
+    for (int h = 0; h < 2; ++h) {
+      rowMax[h] = e.fmax(rowMax[h], e.shuffleXor(rowMax[h], 1));
+      rowMax[h] = e.fmax(rowMax[h], e.shuffleXor(rowMax[h], 2));
+      mNew[h] = e.fmax(m[h], e.fmul(rowMax[h], scaleLog2));
+      // A row that has seen no key keeps m = -inf; subtract 0 instead.
+      mUse[h] = e.select(e.fcmp(arith::CmpFPredicate::OEQ, mNew[h], negInf),
+                         zero, mNew[h]);
+      alpha[h] = e.exp2(e.fsub(m[h], mUse[h]));
+    }
+    Value negM[2] = {arith::NegFOp::create(e.b, e.loc, mUse[0]),
+                     arith::NegFOp::create(e.b, e.loc, mUse[1])};
+    SmallVector<Value> p(sv.size());
+    Value rowSum[2] = {zero, zero};
+    for (int64_t i = 0, n = sv.size(); i < n; ++i) {
+      p[i] = e.exp2(e.fma(sv[i], scaleLog2, negM[rowHalf(i)]));
+      rowSum[rowHalf(i)] = e.fadd(rowSum[rowHalf(i)], p[i]);
+    }
+    Value lNew[2];
+    for (int h = 0; h < 2; ++h)
+      lNew[h] = e.fma(l[h], alpha[h], rowSum[h]);
+    // Pack P into 16-bit pairs: the register A operand of P V.
+    Type halfType = spec.config.dtype == DType::bf16
+                        ? Type(e.b.getBF16Type())
+                        : Type(e.b.getF16Type());
+    auto pairType = VectorType::get({2}, e.f32Type());
+    auto halfPairType = VectorType::get({2}, halfType);
+    SmallVector<Value> packed;
+    for (int64_t i = 0, n = p.size(); i < n; i += 2) {
+      Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
+      pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, p[i], e.i32(0));
+      pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, p[i + 1], e.i32(1));
+      Value half = LLVM::FPTruncOp::create(e.b, e.loc, halfPairType, pair);
+      packed.push_back(LLVM::BitcastOp::create(e.b, e.loc, e.i32Type(), half));
+    }
+    // Rescale O by alpha before accumulating this tile.
+    SmallVector<Value> ov = e.unpack(o);
+    for (int64_t i = 0, n = ov.size(); i < n; ++i)
+      ov[i] = e.fmul(ov[i], alpha[rowHalf(i)]);
+    o = e.pack(oType, ov);
+
+    e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
+    o = emitPV(o, packed, stage);
+    // One arrival per consumer warp releases the stage to the producer.
+    auto release = scf::IfOp::create(e.b, e.loc, e.eq(v.lane, e.i32(0)));
+    {
+      OpBuilder::InsertionGuard releaseGuard(e.b);
+      e.b.setInsertionPointToStart(&release.getThenRegion().front());
+      e.mbarrierArrive(stagePtr(g.emptyBarrier(), stage, 8));
+    }
+    scf::YieldOp::create(e.b, e.loc,
+                         ValueRange{o, mNew[0], mNew[1], lNew[0], lNew[1]});
+  }
+  Value m[2] = {loop.getResult(1), loop.getResult(2)};
+  Value l[2] = {loop.getResult(3), loop.getResult(4)};
+  emitEpilogue(consumer, loop.getResult(0), m, l);
+}
+
+void ForwardKernelBuilder::emitEpilogue(Value consumer, Value o,
+                                        ArrayRef<Value> mIn,
+                                        ArrayRef<Value> lIn) {
+  Value zero = e.f32(0.0), one = e.f32(1.0), negInf = e.f32(-INFINITY);
+  Value log2e = e.f32(M_LOG2E), ln2 = e.f32(M_LN2);
+  // Complete the row sums across the four lanes sharing a row.
+  Value l[2], lse[2], inverse[2];
+  for (int h = 0; h < 2; ++h) {
+    l[h] = e.fadd(lIn[h], e.shuffleXor(lIn[h], 1));
+    l[h] = e.fadd(l[h], e.shuffleXor(l[h], 2));
+    Value seen = e.fcmp(arith::CmpFPredicate::OGT, l[h], zero);
+    inverse[h] = e.select(seen, e.fdiv(one, l[h]), zero);
+    lse[h] = e.select(seen, e.fmul(e.fadd(mIn[h], e.log2(l[h])), ln2), negInf);
+  }
+  SmallVector<Value> ov = e.unpack(o);
+  for (int64_t i = 0, n = ov.size(); i < n; ++i)
+    ov[i] = e.fmul(ov[i], inverse[rowHalf(i)]);
+
+  // Rows of this thread within the chunk and within the rank.
+  Value rowInChunk = e.add(e.add(e.mul(v.qTile, e.i32(g.bm)),
+                                 e.mul(consumer, e.i32(64))),
+                           e.add(e.mul(v.warpInGroup, e.i32(16)),
+                                 e.shr(v.lane, e.i32(2))));
+  Value colBase = e.mul(e.band(v.lane, e.i32(3)), e.i32(2));
+  Value isRowLeader = e.eq(e.band(v.lane, e.i32(3)), e.i32(0));
+  auto f32PairType = VectorType::get({2}, e.f32Type());
+  for (int h = 0; h < 2; ++h) {
+    Value row = e.add(rowInChunk, e.i32(8 * h));
+    auto valid = scf::IfOp::create(e.b, e.loc, e.ult(row, e.i32(g.chunk)));
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&valid.getThenRegion().front());
+    Value token = e.zext64(e.add(e.mul(v.qChunk, e.i32(g.chunk)), row));
+    Value batch64 = e.zext64(v.batch), head64 = e.zext64(v.head);
+    // Element offset of (batch, token, head, 0) in [B, S_local, H, D].
+    Value rowOffset = e.mul(
+        e.add(e.mul(e.add(e.mul(batch64, e.i64(g.qLen)), token), e.i64(g.heads)),
+              head64),
+        e.i64(g.headDim));
+    // Offset of (batch, head, token) in [B, H, S_local].
+    Value lseOffset = e.add(
+        e.mul(e.add(e.mul(batch64, e.i64(g.heads)), head64), e.i64(g.qLen)),
+        token);
+    Value rowLse = lse[h];
+    SmallVector<Value> rowValues;
+    for (int64_t i = 0, n = ov.size(); i < n; ++i)
+      if (rowHalf(i) == h)
+        rowValues.push_back(ov[i]);
+    if (spec.readsAccumulators()) {
+      // L = log(e^La + e^Lb); O = e^(La-L) Oa + e^(Lb-L) Ob, guarding -inf.
+      Value la = e.load(e.f32Type(), e.gep(v.lseAcc, e.f32Type(), lseOffset));
+      Value mx = e.fmax(la, rowLse);
+      Value mxUse = e.select(e.fcmp(arith::CmpFPredicate::OEQ, mx, negInf),
+                             zero, mx);
+      Value wa = e.exp2(e.fmul(e.fsub(la, mxUse), log2e));
+      Value wb = e.exp2(e.fmul(e.fsub(rowLse, mxUse), log2e));
+      Value sum = e.fadd(wa, wb);
+      Value any = e.fcmp(arith::CmpFPredicate::OGT, sum, zero);
+      Value ca = e.select(any, e.fdiv(wa, sum), zero);
+      Value cb = e.select(any, e.fdiv(wb, sum), zero);
+      rowLse = e.select(any, e.fadd(mxUse, e.fmul(e.log2(sum), ln2)), negInf);
+      for (int64_t k = 0, n = rowValues.size(); k < n; k += 2) {
+        int64_t col = 8 * (k / 2);
+        Value offset = e.add(rowOffset, e.zext64(e.add(colBase, e.i32(col))));
+        Value accPair = e.load(f32PairType, e.gep(v.oAcc, e.f32Type(), offset));
+        for (int64_t t = 0; t < 2; ++t) {
+          Value a = LLVM::ExtractElementOp::create(e.b, e.loc, accPair, e.i32(t));
+          rowValues[k + t] = e.fadd(e.fmul(ca, a), e.fmul(cb, rowValues[k + t]));
+        }
+      }
+    }
+    // Store the row's values: pairs of adjacent columns, 8 columns apart.
+    Type outElement = spec.config.dtype == DType::bf16
+                          ? Type(e.b.getBF16Type())
+                          : Type(e.b.getF16Type());
+    for (int64_t k = 0, n = rowValues.size(); k < n; k += 2) {
+      int64_t col = 8 * (k / 2);
+      Value offset = e.add(rowOffset, e.zext64(e.add(colBase, e.i32(col))));
+      Value pair = LLVM::UndefOp::create(e.b, e.loc, f32PairType);
+      pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, rowValues[k], e.i32(0));
+      pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, rowValues[k + 1],
+                                           e.i32(1));
+      if (spec.writesFinal()) {
+        Value half = LLVM::FPTruncOp::create(
+            e.b, e.loc, VectorType::get({2}, outElement), pair);
+        e.store(half, e.gep(v.out, outElement, offset));
+      } else {
+        e.store(pair, e.gep(v.oAcc, e.f32Type(), offset));
+      }
+    }
+    auto leader = scf::IfOp::create(e.b, e.loc, isRowLeader);
+    e.b.setInsertionPointToStart(&leader.getThenRegion().front());
+    e.store(rowLse,
+            e.gep(spec.writesFinal() ? v.lseOut : v.lseAcc, e.f32Type(), lseOffset));
+  }
+}
+
+} // namespace
+
+void mlir::ringattn::hopper::buildForwardKernel(OpBuilder &builder,
+                                                Location loc,
+                                                const ForwardKernelSpec &spec) {
+  ForwardKernelBuilder(builder, loc, spec).build();
+}

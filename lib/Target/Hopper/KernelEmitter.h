@@ -1,0 +1,142 @@
+//===- KernelEmitter.h - emitting LLVM + NVVM kernel code -------*- C++ -*-===//
+//
+// Small helpers over an OpBuilder that emit the arith, scf, llvm and nvvm ops
+// of a Hopper kernel body: constants, integer and float math, special
+// registers, shared-memory pointers, mbarriers, TMA and wgmma descriptors.
+// Private to lib/Target/Hopper.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RINGATTN_LIB_TARGET_HOPPER_KERNELEMITTER_H
+#define RINGATTN_LIB_TARGET_HOPPER_KERNELEMITTER_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::ringattn::hopper {
+
+/// Address spaces of NVPTX.
+enum AddressSpace : unsigned {
+  kGeneric = 0,
+  kGlobal = 1,
+  kShared = 3,
+  kSharedCluster = 7
+};
+
+class KernelEmitter {
+public:
+  KernelEmitter(OpBuilder &builder, Location loc) : b(builder), loc(loc) {}
+
+  OpBuilder &b;
+  Location loc;
+
+  // Types.
+  Type i1Type() { return b.getI1Type(); }
+  Type i32Type() { return b.getI32Type(); }
+  Type i64Type() { return b.getI64Type(); }
+  Type f32Type() { return b.getF32Type(); }
+  Type ptrType(unsigned space) {
+    return LLVM::LLVMPointerType::get(b.getContext(), space);
+  }
+  LLVM::LLVMStructType f32Struct(int64_t count);
+
+  // Constants.
+  Value i32(int64_t value);
+  Value i64(int64_t value);
+  Value f32(double value);
+  Value boolean(bool value);
+
+  // Integer math.
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
+  Value shl(Value x, Value y) { return arith::ShLIOp::create(b, loc, x, y); }
+  Value shr(Value x, Value y) { return arith::ShRUIOp::create(b, loc, x, y); }
+  Value band(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value bor(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value bxor(Value x, Value y) { return arith::XOrIOp::create(b, loc, x, y); }
+  Value minu(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value eq(Value x, Value y) { return cmp(arith::CmpIPredicate::eq, x, y); }
+  Value ne(Value x, Value y) { return cmp(arith::CmpIPredicate::ne, x, y); }
+  Value ult(Value x, Value y) { return cmp(arith::CmpIPredicate::ult, x, y); }
+  Value ugt(Value x, Value y) { return cmp(arith::CmpIPredicate::ugt, x, y); }
+  Value uge(Value x, Value y) { return cmp(arith::CmpIPredicate::uge, x, y); }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value zext64(Value x) { return arith::ExtUIOp::create(b, loc, i64Type(), x); }
+  Value trunc32(Value x) {
+    return arith::TruncIOp::create(b, loc, i32Type(), x);
+  }
+
+  // Float math.
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value fdiv(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
+  Value fmax(Value x, Value y) { return arith::MaxNumFOp::create(b, loc, x, y); }
+  Value fcmp(arith::CmpFPredicate p, Value x, Value y) {
+    return arith::CmpFOp::create(b, loc, p, x, y);
+  }
+  Value fma(Value x, Value y, Value z);
+  /// 2^x, ex2.approx.ftz (x = -inf gives 0).
+  Value exp2(Value x);
+  /// log2(x), lg2.approx.ftz.
+  Value log2(Value x);
+
+  // Special registers.
+  Value threadIdX();
+  Value blockIdX();
+  Value blockIdY();
+  Value blockIdZ();
+
+  // Memory.
+  Value gep(Value ptr, Type element, Value index);
+  Value gepBytes(Value ptr, int64_t bytes);
+  Value load(Type type, Value ptr);
+  void store(Value value, Value ptr);
+  /// The 32-bit shared-window address of a shared pointer.
+  Value sharedAddress(Value sharedPtr);
+
+  // Warp-level.
+  /// Butterfly shuffle of an f32 across the full warp.
+  Value shuffleXor(Value value, int64_t laneMask);
+  /// One lane of the executing warp (elect.sync).
+  Value electOne();
+
+  // Synchronization.
+  void barrierAll();
+  void mbarrierInit(Value bar, int64_t count);
+  void mbarrierArriveExpectTx(Value bar, int64_t bytes);
+  void mbarrierArrive(Value bar);
+  void mbarrierWait(Value bar, Value phase);
+
+  // TMA and wgmma.
+  void tmaLoad(Value dst, Value descriptor, ArrayRef<Value> coordinates,
+               Value bar);
+  /// A wgmma shared-memory matrix descriptor with 128-byte swizzling.
+  Value wgmmaDescriptor(Value sharedAddr32, int64_t leadingByteOffset,
+                        int64_t strideByteOffset);
+  /// `descriptor` advanced by `bytes` (a multiple of 16).
+  Value advanceDescriptor(Value descriptor, int64_t bytes);
+
+  // Structs.
+  Value zeros(LLVM::LLVMStructType type);
+  Value extract(Value s, int64_t index) {
+    return LLVM::ExtractValueOp::create(b, loc, s, index);
+  }
+  Value pack(LLVM::LLVMStructType type, ArrayRef<Value> values);
+  SmallVector<Value> unpack(Value s);
+};
+
+} // namespace mlir::ringattn::hopper
+
+#endif // RINGATTN_LIB_TARGET_HOPPER_KERNELEMITTER_H

@@ -1,0 +1,58 @@
+//===- Driver.h - the CUDA driver, loaded at run time ----------*- C++ -*-===//
+//
+// libcuda.so.1 is opened with dlopen and its entry points resolved through
+// cuGetProcAddress, so the runtime links (and its argument checks run) on
+// machines without a driver, and uses whatever driver the process has.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RINGATTN_RUNTIME_DRIVER_H
+#define RINGATTN_RUNTIME_DRIVER_H
+
+#include "Error.h"
+
+#include <cuda.h>
+
+namespace ringattn::runtime {
+
+/// The driver entry points ringattn uses.
+struct Driver {
+  decltype(&::cuInit) init = nullptr;
+  decltype(&::cuGetErrorName) getErrorName = nullptr;
+  decltype(&::cuGetErrorString) getErrorString = nullptr;
+  decltype(&::cuDeviceGet) deviceGet = nullptr;
+  decltype(&::cuDeviceGetCount) deviceGetCount = nullptr;
+  decltype(&::cuDeviceGetAttribute) deviceGetAttribute = nullptr;
+  decltype(&::cuDevicePrimaryCtxRetain) primaryCtxRetain = nullptr;
+  decltype(&::cuDevicePrimaryCtxRelease) primaryCtxRelease = nullptr;
+  decltype(&::cuCtxPushCurrent) ctxPushCurrent = nullptr;
+  decltype(&::cuCtxPopCurrent) ctxPopCurrent = nullptr;
+  decltype(&::cuModuleLoadData) moduleLoadData = nullptr;
+  decltype(&::cuModuleUnload) moduleUnload = nullptr;
+  decltype(&::cuModuleGetFunction) moduleGetFunction = nullptr;
+  decltype(&::cuFuncSetAttribute) funcSetAttribute = nullptr;
+  decltype(&::cuLaunchKernel) launchKernel = nullptr;
+  decltype(&::cuTensorMapEncodeTiled) tensorMapEncodeTiled = nullptr;
+};
+
+/// The loaded driver, initialized (cuInit) once per process.
+ringattn_status loadDriver(const Driver *&driver);
+
+/// RINGATTN_OK, or RINGATTN_ERROR_CUDA with a message naming `call` and the
+/// driver's error name and text.
+ringattn_status checkCuda(CUresult result, const char *call);
+
+/// Makes `context` current for the lifetime of the guard.
+class ContextGuard {
+public:
+  explicit ContextGuard(CUcontext context);
+  ~ContextGuard();
+  ringattn_status status() const { return pushed; }
+
+private:
+  ringattn_status pushed;
+};
+
+} // namespace ringattn::runtime
+
+#endif // RINGATTN_RUNTIME_DRIVER_H

@@ -1,0 +1,31 @@
+//===- TensorMap.cpp - TMA descriptors of token-major tensors --------------===//
+
+#include "TensorMap.h"
+
+#include <string>
+
+using namespace ringattn::runtime;
+
+ringattn_status ringattn::runtime::encodeTokenMajorMap(
+    const Driver &driver, CUtensorMap &map, const void *base,
+    ringattn_dtype dtype, int64_t batch, int64_t tokens, int64_t heads,
+    int64_t headDim, int64_t rows, const char *what) {
+  const uint64_t element = 2;
+  cuuint64_t dims[4] = {(cuuint64_t)headDim, (cuuint64_t)heads,
+                        (cuuint64_t)tokens, (cuuint64_t)batch};
+  cuuint64_t strides[3] = {dims[0] * element, dims[0] * dims[1] * element,
+                           dims[0] * dims[1] * dims[2] * element};
+  cuuint32_t box[4] = {64, 1, (cuuint32_t)rows, 1};
+  cuuint32_t elementStrides[4] = {1, 1, 1, 1};
+  CUresult result = driver.tensorMapEncodeTiled(
+      &map,
+      dtype == RINGATTN_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                             : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+      4, const_cast<void *>(base), dims, strides, box, elementStrides,
+      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (result != CUDA_SUCCESS)
+    return checkCuda(result, (std::string("cuTensorMapEncodeTiled (") + what +
+                              ")").c_str());
+  return RINGATTN_OK;
+}

@@ -1,0 +1,125 @@
+//===- ArgumentChecks.cpp - the runtime's argument checks, without a GPU ---===//
+//
+// Every bad argument is refused with a status and a message before any driver
+// call, so these run on machines without a GPU (CI). Exits non-zero on the
+// first failed expectation.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ringattn/runtime.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace {
+
+int failures = 0;
+
+void expect(ringattn_status got, ringattn_status want, const char *needle,
+            const char *what) {
+  std::string message = ringattn_last_error();
+  bool ok = got == want && message.find(needle) != std::string::npos;
+  std::printf("%s %s: status %d, \"%s\"\n", ok ? "PASS" : "FAIL", what, got,
+              message.c_str());
+  failures += !ok;
+}
+
+ringattn_forward_kernel goodKernel() {
+  ringattn_forward_kernel k{};
+  k.name = "fwd";
+  k.grid_x = 16;
+  k.block = 384;
+  k.shared_bytes = 163904;
+  k.q_len = k.kv_len = 2048;
+  k.heads = 32;
+  k.kv_heads = 4;
+  k.head_dim = 128;
+  k.dtype = RINGATTN_BF16;
+  k.block_m = k.block_n = 128;
+  k.reads_accumulators = 0;
+  k.writes_final = 1;
+  return k;
+}
+
+} // namespace
+
+int main() {
+  alignas(64) static char buffer[1024];
+  ringattn_module *module = nullptr;
+  // A non-null module handle that is never dereferenced: argument checks
+  // come before any use of the module.
+  auto *fake = reinterpret_cast<ringattn_module *>(buffer);
+  ringattn_forward_kernel k = goodKernel();
+  ringattn_forward_args a{};
+  a.q = a.k = a.v = buffer;
+  a.out = buffer;
+  a.lse = reinterpret_cast<float *>(buffer);
+  a.batch = 1;
+
+  expect(ringattn_module_load(nullptr, 0, &module),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "cubin_path is null", "null path");
+  expect(ringattn_module_load("x.cubin", 0, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "module (the output) is null",
+         "null output");
+  expect(ringattn_module_load("/nonexistent/k.cubin", 0, &module),
+         RINGATTN_ERROR_IO, "cannot open /nonexistent/k.cubin", "missing file");
+  expect(ringattn_module_unload(nullptr), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "module is null", "unload null");
+  expect(ringattn_launch_forward(nullptr, &k, &a, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "module is null", "null module");
+  expect(ringattn_launch_forward(fake, nullptr, &a, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "kernel is null", "null kernel");
+  expect(ringattn_launch_forward(fake, &k, nullptr, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "args is null", "null args");
+
+  ringattn_forward_kernel bad = k;
+  bad.head_dim = 96;
+  expect(ringattn_launch_forward(fake, &bad, &a, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "head_dim must be 64 or 128",
+         "head_dim");
+  bad = k;
+  bad.kv_heads = 5;
+  expect(ringattn_launch_forward(fake, &bad, &a, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "multiple of kv_heads", "kv_heads");
+  bad = k;
+  bad.name = nullptr;
+  expect(ringattn_launch_forward(fake, &bad, &a, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "kernel has no name", "no name");
+  bad = k;
+  bad.shared_bytes = 1 << 20;
+  expect(ringattn_launch_forward(fake, &bad, &a, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "shared_bytes out of range",
+         "shared_bytes");
+  bad = k;
+  bad.block = 100;
+  expect(ringattn_launch_forward(fake, &bad, &a, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "block must be a multiple of 32",
+         "block");
+
+  ringattn_forward_args badArgs = a;
+  badArgs.batch = 0;
+  expect(ringattn_launch_forward(fake, &k, &badArgs, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "batch must be in [1, 65535]",
+         "batch");
+  badArgs = a;
+  badArgs.q = nullptr;
+  expect(ringattn_launch_forward(fake, &k, &badArgs, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "q is null", "null q");
+  badArgs = a;
+  badArgs.k = buffer + 8;
+  expect(ringattn_launch_forward(fake, &k, &badArgs, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "k is not 16-byte aligned",
+         "misaligned k");
+  badArgs = a;
+  badArgs.lse = nullptr;
+  expect(ringattn_launch_forward(fake, &k, &badArgs, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "lse is null", "null lse");
+  ringattn_forward_kernel merging = k;
+  merging.reads_accumulators = 1;
+  expect(ringattn_launch_forward(fake, &merging, &a, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "o_acc is null", "null o_acc");
+
+  std::printf("%d failure(s)\n", failures);
+  return failures == 0 ? 0 : 1;
+}
