@@ -72,10 +72,11 @@ TEST_P(SchedulePipeline, BuildsVerifiedSchedules) {
     for (const ChunkPair &pair : visiblePairs(config))
       expected += pairWork(pair.mask);
     EXPECT_DOUBLE_EQ(total, expected);
-    if (c.layout == Layout::zigzag)
+    if (c.layout == Layout::zigzag) {
       EXPECT_TRUE(report.balanced) << report.lines.back();
-    else if (c.causal && c.cp > 1)
+    } else if (c.causal && c.cp > 1) {
       EXPECT_FALSE(report.balanced);
+    }
     // Transfers: cp-1 K/V hops, plus cp dK/dV hops in backward.
     for (const RankProgram &program : model.ranks) {
       std::map<bool, int> sends;
@@ -96,10 +97,12 @@ TEST_P(SchedulePipeline, BuildsVerifiedSchedules) {
         if (instr.kind == InstrKind::Send && instr.buffer.holdsKV())
           hopAt[instr.hop] = i;
       }
-      for (auto [hop, at] : hopAt)
-        if (computeAt.count(hop))
-          EXPECT_LT(at, computeAt[hop]) << "rank " << program.rank << " hop "
-                                        << hop;
+      for (auto [hop, at] : hopAt) {
+        if (computeAt.count(hop)) {
+          EXPECT_LT(at, computeAt[hop])
+              << "rank " << program.rank << " hop " << hop;
+        }
+      }
     }
   }
   EXPECT_EQ(schedules, 2);

@@ -76,7 +76,8 @@ class Generated:
                 continue
             desc = ForwardKernel(
                 name=k["name"].encode(), grid_x=k["grid"][0], block=k["block"][0],
-                shared_bytes=k["shared_bytes"], q_len=k["q_len"], kv_len=k["kv_len"],
+                shared_bytes=k["shared_memory_bytes"], q_len=k["q_len"],
+                kv_len=k["kv_len"],
                 heads=self.config["heads"], kv_heads=self.config["kv_heads"],
                 head_dim=self.config["head_dim"], dtype=_DTYPES[self.config["dtype"]],
                 block_m=k["block_m"], block_n=k["block_n"],
@@ -90,8 +91,9 @@ class Generated:
 
     def forward_launches(self, rank):
         """[(step, kernel name, K/V source rank)] of `rank`'s forward, in order."""
-        return [(l["step"], l["kernel"], l["kv_source_rank"])
-                for l in self.manifest["launches"]["forward"] if l["rank"] == rank]
+        steps = self.manifest["forward"]["ranks"][rank]["steps"]
+        return [(s["step"], s["kernel"], s["kv_shard_of_rank"])
+                for s in steps if s["kernel"] is not None]
 
     def launch_forward(self, name, q, k, v, o_acc, lse_acc, out, lse, stream=None):
         """Launches forward kernel `name` on tensors ([B, S, H, D] etc.)."""

@@ -86,8 +86,12 @@ ScheduleModel mlir::ringattn::buildScheduleModel(ScheduleOp op) {
             if (auto dkv = compute.getDkv())
               instr.buffer2 = BufferId::of(*dkv);
             instr.fusedCombine = compute.getCombine();
+            if (auto kernel = compute.getKernel())
+              instr.kernel = kernel->str();
             for (PairOp pair : compute.getPairs()) {
-              instr.pairs.push_back({pair.getQ(), pair.getKv(), pair.getMask()});
+              instr.pairs.push_back({static_cast<int64_t>(pair.getQ()),
+                                     static_cast<int64_t>(pair.getKv()),
+                                     pair.getMask()});
               instr.pairOps.push_back(pair);
             }
           })

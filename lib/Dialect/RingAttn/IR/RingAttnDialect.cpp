@@ -10,6 +10,8 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::ringattn;
 
@@ -45,6 +47,16 @@ FailureOr<bool> mlir::ringattn::parseBoolKeyword(AsmParser &parser) {
                           "expected 'true' or 'false'");
 }
 
+FailureOr<unsigned> mlir::ringattn::parseSlot(AsmParser &parser) {
+  SMLoc loc = parser.getCurrentLocation();
+  int64_t slot;
+  if (parser.parseInteger(slot))
+    return failure();
+  if (slot < 0 || slot > std::numeric_limits<unsigned>::max())
+    return parser.emitError(loc) << "buffer slot " << slot << " out of range";
+  return static_cast<unsigned>(slot);
+}
+
 //===----------------------------------------------------------------------===//
 // ConfigAttr
 //===----------------------------------------------------------------------===//
@@ -72,7 +84,7 @@ LogicalResult ConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       makeConfig(cp, seq, heads, kvHeads, headDim, dtype, layout, causal);
   if (auto violation = config.validate())
     return emitError() << "invalid ring-attention config: " << violation->field
-                       << " " << violation->rule;
+                       << ": " << violation->rule;
   return success();
 }
 

@@ -61,10 +61,13 @@ LogicalResult ScheduleOp::verify() {
     if (!rank)
       return emitOpError() << "may only hold 'ringattn.rank' ops, found '"
                            << op.getName() << "'";
-    if (rank.getRank() != expected)
+    // I64Attr getters return uint64_t: read them signed, so that a negative
+    // id is reported as written.
+    int64_t id = rank.getRank();
+    if (id != expected)
       return emitOpError() << "expects rank programs 0.." << cp - 1
-                           << " in order; found rank " << rank.getRank()
-                           << " where rank " << expected << " belongs";
+                           << " in order; found rank " << id << " where rank "
+                           << expected << " belongs";
     ++expected;
   }
   if (expected != cp)
@@ -85,9 +88,19 @@ void RankOp::build(OpBuilder &builder, OperationState &state, int64_t rank) {
 
 LogicalResult RankOp::verify() {
   int64_t cp = configOf(*this).cp;
-  if (getRank() < 0 || getRank() >= cp)
-    return emitOpError() << "rank " << getRank() << " out of range [0, " << cp
+  int64_t rank = getRank();
+  if (rank < 0 || rank >= cp)
+    return emitOpError() << "rank " << rank << " out of range [0, " << cp
                          << ")";
+  // The schedule model, the checker and the overlap pass know these ops only;
+  // anything else would be read as a no-op.
+  for (Operation &op : getBody().front())
+    if (!isa<SendOp, RecvOp, WaitOp, ComputeOp, CombineOp, AccumulateOp,
+             FinalizeOp>(op))
+      return emitOpError() << "may only hold ring schedule ops (send, recv, "
+                              "wait, compute, combine, accumulate, finalize), "
+                              "found '"
+                           << op.getName() << "'";
   return success();
 }
 
@@ -197,17 +210,18 @@ LogicalResult ComputeOp::verify() {
 LogicalResult PairOp::verify() {
   AttentionConfig config = configOf(*this);
   int64_t chunks = numChunks(config);
-  if (getQ() < 0 || getQ() >= chunks)
-    return emitOpError() << "q chunk " << getQ() << " out of range [0, "
-                         << chunks << ")";
-  if (getKv() < 0 || getKv() >= chunks)
-    return emitOpError() << "kv chunk " << getKv() << " out of range [0, "
-                         << chunks << ")";
+  int64_t q = getQ(), kv = getKv();
+  if (q < 0 || q >= chunks)
+    return emitOpError() << "q chunk " << q << " out of range [0, " << chunks
+                         << ")";
+  if (kv < 0 || kv >= chunks)
+    return emitOpError() << "kv chunk " << kv << " out of range [0, " << chunks
+                         << ")";
   int64_t rank = rankOf(*this);
-  if (rankOfChunk(config, getQ()) != rank) {
+  if (rankOfChunk(config, q) != rank) {
     auto held = chunksOfRank(config, rank);
     InFlightDiagnostic diag = emitOpError()
-                              << "q chunk " << getQ() << " is not held by rank "
+                              << "q chunk " << q << " is not held by rank "
                               << rank << " (it holds chunk";
     diag << (held.size() > 1 ? "s " : " ");
     llvm::interleave(held, [&](int64_t c) { diag << c; },
@@ -215,14 +229,14 @@ LogicalResult PairOp::verify() {
     return diag << ")";
   }
   MaskKind mask = getMask();
-  if (mask == MaskKind::diagonal && getQ() != getKv())
-    return emitOpError() << "a diagonal pair needs q == kv (got q " << getQ()
-                         << ", kv " << getKv() << ")";
+  if (mask == MaskKind::diagonal && q != kv)
+    return emitOpError() << "a diagonal pair needs q == kv (got q " << q
+                         << ", kv " << kv << ")";
   if (!config.causal && mask != MaskKind::full)
     return emitOpError() << "a non-causal schedule has only full pairs (got "
                          << stringifyMaskKind(mask) << ")";
-  if (config.causal && getQ() == getKv() && mask == MaskKind::full)
-    return emitOpError() << "pair (q " << getQ() << ", kv " << getKv()
+  if (config.causal && q == kv && mask == MaskKind::full)
+    return emitOpError() << "pair (q " << q << ", kv " << kv
                          << ") of a causal schedule must be diagonal, not full";
   return success();
 }
@@ -291,15 +305,16 @@ ParseResult mlir::ringattn::parseBuffer(OpAsmParser &parser,
                                         BufferAttr &buffer) {
   SMLoc loc = parser.getCurrentLocation();
   StringRef keyword;
-  unsigned slot;
-  if (parser.parseKeyword(&keyword) || parser.parseLSquare() ||
-      parser.parseInteger(slot) || parser.parseRSquare())
+  if (parser.parseKeyword(&keyword) || parser.parseLSquare())
+    return failure();
+  FailureOr<unsigned> slot = parseSlot(parser);
+  if (failed(slot) || parser.parseRSquare())
     return failure();
   std::optional<BufferKind> kind = symbolizeBufferKind(keyword);
   if (!kind)
     return parser.emitError(loc) << "unknown buffer kind '" << keyword << "'";
   buffer = BufferAttr::getChecked([&] { return parser.emitError(loc); },
-                                  parser.getContext(), *kind, slot);
+                                  parser.getContext(), *kind, *slot);
   return success(buffer != nullptr);
 }
 

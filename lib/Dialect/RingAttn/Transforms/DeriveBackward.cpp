@@ -35,8 +35,7 @@ namespace {
 /// The backward schedule's name for a forward schedule's: `x_fwd` -> `x_bwd`,
 /// anything else gets `_bwd` appended.
 std::string backwardName(StringRef forward) {
-  if (forward.consume_back("_fwd"))
-    return (forward + "_bwd").str();
+  forward.consume_back("_fwd");
   return (forward + "_bwd").str();
 }
 

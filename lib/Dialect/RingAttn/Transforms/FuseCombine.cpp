@@ -17,6 +17,18 @@ using namespace mlir::ringattn;
 
 namespace {
 
+/// Whether `combine` follows `compute` with no finalize between them, so that
+/// folding it into the compute's epilogue keeps the program's meaning.
+bool combinesInPlace(ComputeOp compute, CombineOp combine) {
+  if (!compute->isBeforeInBlock(combine))
+    return false;
+  for (Operation *op = compute->getNextNode(); op != combine.getOperation();
+       op = op->getNextNode())
+    if (isa<FinalizeOp>(op))
+      return false;
+  return true;
+}
+
 struct FuseCombinePass : public ringattn::impl::FuseCombineBase<FuseCombinePass> {
   void runOnOperation() override {
     getOperation().walk([&](RankOp rank) {
@@ -26,9 +38,12 @@ struct FuseCombinePass : public ringattn::impl::FuseCombineBase<FuseCombinePass>
       for (CombineOp combine :
            llvm::make_early_inc_range(rank.getBody().front().getOps<CombineOp>())) {
         ComputeOp compute = computes.lookup(combine.getStep());
-        // A combine without its compute, or a second combine of a step, is
-        // left for the verifier to report.
-        if (!compute || compute.getCombine())
+        // A combine without its compute, a second combine of a step, and a
+        // combine that does not stand between its compute and the finalize
+        // that reads the accumulators are left for the verifier to report:
+        // fusing them would hide the error.
+        if (!compute || compute.getCombine() ||
+            !combinesInPlace(compute, combine))
           continue;
         compute.setCombine(true);
         combine.erase();

@@ -11,7 +11,7 @@
 //     it, but never above a compute unless that wait's transfer was posted
 //     before the previous compute (a kernel never waits on a transfer posted
 //     after the kernel before it).
-//  4. Merge adjacent waits.
+//  4. Merge adjacent waits, their transfers in posting order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -208,6 +208,11 @@ private:
       }
       if (merged.empty())
         continue;
+      // List the transfers in posting order: sinking reverses waits that end
+      // up at the same point, and the pass must be stable on its own output.
+      llvm::sort(transfers, [](Value a, Value b) {
+        return a.getDefiningOp()->isBeforeInBlock(b.getDefiningOp());
+      });
       wait.getTransfersMutable().assign(transfers);
       for (Operation *dead : merged)
         dead->erase();

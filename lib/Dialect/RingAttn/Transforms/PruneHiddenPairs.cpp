@@ -39,7 +39,7 @@ struct PruneHiddenPairsPass
       int64_t step = compute.getStep();
       for (CombineOp combine :
            llvm::make_early_inc_range(rank->getOps<CombineOp>()))
-        if (combine.getStep() == step)
+        if (static_cast<int64_t>(combine.getStep()) == step)
           combine.erase();
       compute.erase();
     }

@@ -67,6 +67,8 @@ struct Instr {
   llvm::SmallVector<Operation *, 4> pairOps;
   /// Compute (forward): the combine is fused into the epilogue.
   bool fusedCombine = false;
+  /// Compute: the kernel it launches (`launch @name`), once lowered.
+  std::string kernel;
 
   bool isPost() const { return kind == InstrKind::Send || kind == InstrKind::Recv; }
   /// A short description, e.g. "send kv_ring[0] to 1 (hop 2)".

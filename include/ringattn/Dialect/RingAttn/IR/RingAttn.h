@@ -30,6 +30,10 @@ struct RingBufferResource
 /// Parses `true` or `false` (a parameter of #ringattn.config).
 FailureOr<bool> parseBoolKeyword(AsmParser &parser);
 
+/// Parses a buffer slot index (a parameter of #ringattn<buffer ...>), rejecting
+/// negative values and values beyond `unsigned`.
+FailureOr<unsigned> parseSlot(AsmParser &parser);
+
 } // namespace mlir::ringattn
 
 #include "ringattn/Dialect/RingAttn/IR/RingAttnDialect.h.inc"

@@ -72,6 +72,12 @@ def RingAttn_BoolParameter : AttrParameter<"bool", "true or false"> {
   let printer = "$_printer << ($_self ? \"true\" : \"false\")";
 }
 
+// A buffer slot index. Parsed signed, so that `kv_ring[-1]` is reported as
+// written instead of wrapping around to 4294967295.
+def RingAttn_SlotParameter : AttrParameter<"unsigned", "buffer slot index"> {
+  let parser = "::mlir::ringattn::parseSlot($_parser)";
+}
+
 def RingAttn_ConfigAttr : AttrDef<RingAttn_Dialect, "Config"> {
   let mnemonic = "config";
   let summary = "the configuration of one context-parallel attention";
@@ -114,7 +120,7 @@ def RingAttn_BufferAttr : AttrDef<RingAttn_Dialect, "Buffer"> {
     attribute prints as `kind[slot]`; alone as `#ringattn<buffer kv_ring[1]>`.
   }];
   let parameters = (ins EnumParameter<RingAttn_BufferKind>:$kind,
-                        "unsigned":$slot);
+                        RingAttn_SlotParameter:$slot);
   let assemblyFormat = "$kind `[` $slot `]`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

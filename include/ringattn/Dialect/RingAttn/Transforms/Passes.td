@@ -82,7 +82,9 @@ def FuseCombine : Pass<"ringattn-fuse-combine", "::mlir::ModuleOp"> {
   let description = [{
     Sets `combine` on the `ringattn.compute` of a step and erases the step's
     `ringattn.combine`: the kernel then merges its partial O/LSE into the fp32
-    accumulators itself.
+    accumulators itself. A combine without a compute of its step before it, a
+    combine after the finalize, and a second combine of a step stay for
+    `ringattn-verify-schedule` to report.
   }];
   let statistics = [
     Statistic<"numFused", "fused", "Combines fused into computes">

@@ -1,0 +1,119 @@
+// A dropped chunk pair: rank 0 no longer computes (q 5, kv 4) at step 2, so
+// dQ of chunk 5 (rank 0) and dK/dV of chunk 4 (rank 1) miss its terms.
+// RUN: not ringattn-sim %s --seed 1 | FileCheck %s
+
+// CHECK: @attn_bwd: dq error {{.*}} > tolerance 1.00e-10, worst at batch 0, token {{[0-9]+}} (chunk 5, rank 0), head {{[0-9]}}
+// CHECK-NEXT: @attn_bwd: dk error {{.*}} > tolerance 1.00e-10, worst at batch 0, token {{[0-9]+}} (chunk 4, rank 1), kv head {{[0-9]}}
+// CHECK-NEXT: @attn_bwd: dv error {{.*}} > tolerance 1.00e-10, worst at batch 0, token {{[0-9]+}} (chunk 4, rank 1), kv head {{[0-9]}}
+// CHECK-NEXT: @attn_bwd: FAIL (dq, dk, dv wrong)
+
+module {
+  ringattn.schedule @attn_bwd backward config <cp = 3, seq = 48, heads = 4, kv_heads = 2, head_dim = 8, dtype = bf16, layout = zigzag, causal = true> {
+    ringattn.rank 0 {
+      %0 = ringattn.send kv_local[0] to 1 hop 0
+      %1 = ringattn.recv kv_ring[0] from 2 hop 0
+      ringattn.compute step 0 kv(kv_local[0]) dkv(dkv_ring[0]) {
+        ringattn.pair q 0, kv 0, diagonal
+        ringattn.pair q 5, kv 0, full
+        ringattn.pair q 5, kv 5, diagonal
+      }
+      %2 = ringattn.send dkv_ring[0] to 1 hop 0
+      %3 = ringattn.recv dkv_ring[1] from 2 hop 0
+      ringattn.wait %1
+      %4 = ringattn.send kv_ring[0] to 1 hop 1
+      %5 = ringattn.recv kv_ring[1] from 2 hop 1
+      ringattn.compute step 1 kv(kv_ring[0]) dkv(dkv_partial[0]) {
+        ringattn.pair q 5, kv 2, full
+        ringattn.pair q 5, kv 3, full
+      }
+      ringattn.wait %3
+      ringattn.accumulate dkv_partial[0] into dkv_ring[1]
+      ringattn.wait %2
+      %6 = ringattn.send dkv_ring[1] to 1 hop 1
+      %7 = ringattn.recv dkv_ring[0] from 2 hop 1
+      ringattn.wait %5
+      ringattn.compute step 2 kv(kv_ring[1]) dkv(dkv_partial[0]) {
+        ringattn.pair q 5, kv 1, full
+        // BROKEN: ringattn.pair q 5, kv 4, full dropped here
+      }
+      ringattn.wait %7
+      ringattn.accumulate dkv_partial[0] into dkv_ring[0]
+      ringattn.wait %6
+      %8 = ringattn.send dkv_ring[0] to 1 hop 2
+      %9 = ringattn.recv dkv_ring[1] from 2 hop 2
+      ringattn.wait %8, %9, %4, %0
+      ringattn.finalize dkv(dkv_ring[1])
+    }
+    ringattn.rank 1 {
+      %0 = ringattn.send kv_local[0] to 2 hop 0
+      %1 = ringattn.recv kv_ring[0] from 0 hop 0
+      ringattn.compute step 0 kv(kv_local[0]) dkv(dkv_ring[0]) {
+        ringattn.pair q 1, kv 1, diagonal
+        ringattn.pair q 4, kv 1, full
+        ringattn.pair q 4, kv 4, diagonal
+      }
+      %2 = ringattn.send dkv_ring[0] to 2 hop 0
+      %3 = ringattn.recv dkv_ring[1] from 0 hop 0
+      ringattn.wait %1
+      %4 = ringattn.send kv_ring[0] to 2 hop 1
+      %5 = ringattn.recv kv_ring[1] from 0 hop 1
+      ringattn.compute step 1 kv(kv_ring[0]) dkv(dkv_partial[0]) {
+        ringattn.pair q 1, kv 0, full
+        ringattn.pair q 4, kv 0, full
+      }
+      ringattn.wait %3
+      ringattn.accumulate dkv_partial[0] into dkv_ring[1]
+      ringattn.wait %2
+      %6 = ringattn.send dkv_ring[1] to 2 hop 1
+      %7 = ringattn.recv dkv_ring[0] from 0 hop 1
+      ringattn.wait %5
+      ringattn.compute step 2 kv(kv_ring[1]) dkv(dkv_partial[0]) {
+        ringattn.pair q 4, kv 2, full
+        ringattn.pair q 4, kv 3, full
+      }
+      ringattn.wait %7
+      ringattn.accumulate dkv_partial[0] into dkv_ring[0]
+      ringattn.wait %6
+      %8 = ringattn.send dkv_ring[0] to 2 hop 2
+      %9 = ringattn.recv dkv_ring[1] from 0 hop 2
+      ringattn.wait %8, %9, %4, %0
+      ringattn.finalize dkv(dkv_ring[1])
+    }
+    ringattn.rank 2 {
+      %0 = ringattn.send kv_local[0] to 0 hop 0
+      %1 = ringattn.recv kv_ring[0] from 1 hop 0
+      ringattn.compute step 0 kv(kv_local[0]) dkv(dkv_ring[0]) {
+        ringattn.pair q 2, kv 2, diagonal
+        ringattn.pair q 3, kv 2, full
+        ringattn.pair q 3, kv 3, diagonal
+      }
+      %2 = ringattn.send dkv_ring[0] to 0 hop 0
+      %3 = ringattn.recv dkv_ring[1] from 1 hop 0
+      ringattn.wait %1
+      %4 = ringattn.send kv_ring[0] to 0 hop 1
+      %5 = ringattn.recv kv_ring[1] from 1 hop 1
+      ringattn.compute step 1 kv(kv_ring[0]) dkv(dkv_partial[0]) {
+        ringattn.pair q 2, kv 1, full
+        ringattn.pair q 3, kv 1, full
+      }
+      ringattn.wait %3
+      ringattn.accumulate dkv_partial[0] into dkv_ring[1]
+      ringattn.wait %2
+      %6 = ringattn.send dkv_ring[1] to 0 hop 1
+      %7 = ringattn.recv dkv_ring[0] from 1 hop 1
+      ringattn.wait %5
+      ringattn.compute step 2 kv(kv_ring[1]) dkv(dkv_partial[0]) {
+        ringattn.pair q 2, kv 0, full
+        ringattn.pair q 3, kv 0, full
+      }
+      ringattn.wait %7
+      ringattn.accumulate dkv_partial[0] into dkv_ring[0]
+      ringattn.wait %6
+      %8 = ringattn.send dkv_ring[0] to 0 hop 2
+      %9 = ringattn.recv dkv_ring[1] from 1 hop 2
+      ringattn.wait %8, %9, %4, %0
+      ringattn.finalize dkv(dkv_ring[1])
+    }
+  }
+}
+
