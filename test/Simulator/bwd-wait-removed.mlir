@@ -4,11 +4,13 @@
 // for the accumulator of rank 2's shard.
 // RUN: not ringattn-sim %s --seed 1 | FileCheck %s
 
-// CHECK: @attn_bwd: issue: rank 2: 'send dkv_ring[0] to 0 (hop 0)' is never waited
+// CHECK: @attn_bwd: issue: rank 2: 'recv dkv_ring[0] from 1 (hop 1)' overwrites dkv_ring[0] while 'send dkv_ring[0] to 0 (hop 0)' has not been waited
+// CHECK-NEXT: @attn_bwd: issue: rank 2: 'accumulate dkv_partial[0] into dkv_ring[0]' overwrites dkv_ring[0] while 'send dkv_ring[0] to 0 (hop 0)' has not been waited
+// CHECK-NEXT: @attn_bwd: issue: rank 2: 'send dkv_ring[0] to 0 (hop 0)' is never waited
 // CHECK-NEXT: @attn_bwd: dq error {{[0-9.]+e-1[0-9]$}}
 // CHECK-NEXT: @attn_bwd: dk error nan > tolerance 1.00e-10, first NaN at batch 0, token 16 (chunk 2, rank 2), kv head 0
 // CHECK-NEXT: @attn_bwd: dv error nan > tolerance 1.00e-10, first NaN at batch 0, token 16 (chunk 2, rank 2), kv head 0
-// CHECK-NEXT: @attn_bwd: FAIL (dk, dv wrong; 1 issue)
+// CHECK-NEXT: @attn_bwd: FAIL (dk, dv wrong; 3 issues)
 
 module {
   ringattn.schedule @attn_bwd backward config <cp = 3, seq = 48, heads = 4, kv_heads = 2, head_dim = 8, dtype = bf16, layout = zigzag, causal = true> {

@@ -1,12 +1,14 @@
 // A race the overlap pass could introduce: rank 0 receives K/V hop 1 into
 // kv_ring[0], the slot step 1 is about to read (one buffer instead of two).
-// The receive poisons the slot when it is posted, so step 1 reads NaN.
+// The executor names the race (the receive overwrites the slot that hop 1's
+// send is still reading), and the receive poisons the slot when it is posted,
+// so step 1 reads NaN.
 // RUN: not ringattn-sim %s --seed 1 | FileCheck %s
 
-// CHECK-NOT: issue
-// CHECK: @attn_fwd: out error nan > tolerance 1.00e-10, first NaN at batch 0, token 40 (chunk 5, rank 0), head 0
+// CHECK: @attn_fwd: issue: rank 0: 'recv kv_ring[0] from 2 (hop 1)' overwrites kv_ring[0] while 'send kv_ring[0] to 1 (hop 1)' has not been waited
+// CHECK-NEXT: @attn_fwd: out error nan > tolerance 1.00e-10, first NaN at batch 0, token 40 (chunk 5, rank 0), head 0
 // CHECK-NEXT: @attn_fwd: lse error nan
-// CHECK-NEXT: @attn_fwd: FAIL (out, lse wrong)
+// CHECK-NEXT: @attn_fwd: FAIL (out, lse wrong; 1 issue)
 
 module {
   ringattn.schedule @attn_fwd forward config <cp = 3, seq = 48, heads = 4, kv_heads = 2, head_dim = 8, dtype = bf16, layout = zigzag, causal = true> {

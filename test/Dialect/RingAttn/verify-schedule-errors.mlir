@@ -1021,6 +1021,7 @@ ringattn.schedule @a_bwd backward config <cp = 2, seq = 32, heads = 2, kv_heads 
     }
     ringattn.wait %3
     // expected-error @below {{rank 0: 'accumulate dkv_partial[0] into dkv_ring[0]' adds the partial of rank 1's shard into the accumulator of rank 0's shard}}
+    // expected-error @below {{rank 0: 'accumulate dkv_partial[0] into dkv_ring[0]' overwrites dkv_ring[0] while 'send dkv_ring[0] to 1 (hop 0)' has not been waited}}
     ringattn.accumulate dkv_partial[0] into dkv_ring[0]
     ringattn.wait %2
     %4 = ringattn.send dkv_ring[1] to 1 hop 1
@@ -1501,5 +1502,137 @@ ringattn.schedule @a_bwd backward config <cp = 2, seq = 32, heads = 2, kv_heads 
     %5 = ringattn.recv dkv_ring[0] from 0 hop 1
     ringattn.wait %4, %5, %0
     ringattn.finalize dkv(dkv_ring[0])
+  }
+}
+
+// -----
+
+// A receive posted into a slot whose send has not been waited (rank 0 waits
+// for its hop-1 send only at the end): the send may still read the slot. The
+// first error names the cause, on the rank that did it; the garbage it sends
+// on shows up downstream.
+ringattn.schedule @attn_fwd forward config <cp = 4, seq = 32, heads = 2, kv_heads = 1, head_dim = 8, dtype = bf16, layout = zigzag, causal = true> {
+  ringattn.rank 0 {
+    %0 = ringattn.send kv_local[0] to 1 hop 0
+    %1 = ringattn.recv kv_ring[0] from 3 hop 0
+    ringattn.compute step 0 kv(kv_local[0]) combine {
+      ringattn.pair q 0, kv 0, diagonal
+      ringattn.pair q 7, kv 0, full
+      ringattn.pair q 7, kv 7, diagonal
+    }
+    ringattn.wait %1
+    %2 = ringattn.send kv_ring[0] to 1 hop 1
+    %3 = ringattn.recv kv_ring[1] from 3 hop 1
+    ringattn.compute step 1 kv(kv_ring[0]) combine {
+      ringattn.pair q 7, kv 3, full
+      ringattn.pair q 7, kv 4, full
+    }
+    ringattn.wait %3
+    %4 = ringattn.send kv_ring[1] to 1 hop 2
+    // expected-error @below {{rank 0: 'recv kv_ring[0] from 3 (hop 2)' overwrites kv_ring[0] while 'send kv_ring[0] to 1 (hop 1)' has not been waited}}
+    %5 = ringattn.recv kv_ring[0] from 3 hop 2
+    ringattn.compute step 2 kv(kv_ring[1]) combine {
+      ringattn.pair q 7, kv 2, full
+      ringattn.pair q 7, kv 5, full
+    }
+    ringattn.wait %5
+    ringattn.compute step 3 kv(kv_ring[0]) combine {
+      ringattn.pair q 7, kv 1, full
+      ringattn.pair q 7, kv 6, full
+    }
+    ringattn.wait %0, %4, %2
+    ringattn.finalize
+  }
+  ringattn.rank 1 {
+    %0 = ringattn.send kv_local[0] to 2 hop 0
+    %1 = ringattn.recv kv_ring[0] from 0 hop 0
+    ringattn.compute step 0 kv(kv_local[0]) combine {
+      ringattn.pair q 1, kv 1, diagonal
+      ringattn.pair q 6, kv 1, full
+      ringattn.pair q 6, kv 6, diagonal
+    }
+    ringattn.wait %1
+    %2 = ringattn.send kv_ring[0] to 2 hop 1
+    %3 = ringattn.recv kv_ring[1] from 0 hop 1
+    ringattn.compute step 1 kv(kv_ring[0]) combine {
+      ringattn.pair q 1, kv 0, full
+      ringattn.pair q 6, kv 0, full
+    }
+    ringattn.wait %2, %3
+    %4 = ringattn.send kv_ring[1] to 2 hop 2
+    %5 = ringattn.recv kv_ring[0] from 0 hop 2
+    // expected-error @below {{rank 1, step 2: reads kv_ring[1] while a receive into it is in flight (not yet waited)}}
+    ringattn.compute step 2 kv(kv_ring[1]) combine {
+      ringattn.pair q 6, kv 3, full
+      ringattn.pair q 6, kv 4, full
+    }
+    ringattn.wait %5
+    ringattn.compute step 3 kv(kv_ring[0]) combine {
+      ringattn.pair q 6, kv 2, full
+      ringattn.pair q 6, kv 5, full
+    }
+    ringattn.wait %0, %4
+    ringattn.finalize
+  }
+  ringattn.rank 2 {
+    %0 = ringattn.send kv_local[0] to 3 hop 0
+    %1 = ringattn.recv kv_ring[0] from 1 hop 0
+    ringattn.compute step 0 kv(kv_local[0]) combine {
+      ringattn.pair q 2, kv 2, diagonal
+      ringattn.pair q 5, kv 2, full
+      ringattn.pair q 5, kv 5, diagonal
+    }
+    ringattn.wait %1
+    %2 = ringattn.send kv_ring[0] to 3 hop 1
+    %3 = ringattn.recv kv_ring[1] from 1 hop 1
+    ringattn.compute step 1 kv(kv_ring[0]) combine {
+      ringattn.pair q 2, kv 1, full
+      ringattn.pair q 5, kv 1, full
+    }
+    ringattn.wait %2, %3
+    %4 = ringattn.send kv_ring[1] to 3 hop 2
+    %5 = ringattn.recv kv_ring[0] from 1 hop 2
+    ringattn.compute step 2 kv(kv_ring[1]) combine {
+      ringattn.pair q 2, kv 0, full
+      ringattn.pair q 5, kv 0, full
+    }
+    ringattn.wait %5
+    // expected-error @below {{rank 2, step 3: reads kv_ring[0] while a receive into it is in flight (not yet waited)}}
+    ringattn.compute step 3 kv(kv_ring[0]) combine {
+      ringattn.pair q 5, kv 3, full
+      ringattn.pair q 5, kv 4, full
+    }
+    ringattn.wait %0, %4
+    ringattn.finalize
+  }
+  ringattn.rank 3 {
+    %0 = ringattn.send kv_local[0] to 0 hop 0
+    %1 = ringattn.recv kv_ring[0] from 2 hop 0
+    ringattn.compute step 0 kv(kv_local[0]) combine {
+      ringattn.pair q 3, kv 3, diagonal
+      ringattn.pair q 4, kv 3, full
+      ringattn.pair q 4, kv 4, diagonal
+    }
+    ringattn.wait %1
+    %2 = ringattn.send kv_ring[0] to 0 hop 1
+    %3 = ringattn.recv kv_ring[1] from 2 hop 1
+    ringattn.compute step 1 kv(kv_ring[0]) combine {
+      ringattn.pair q 3, kv 2, full
+      ringattn.pair q 4, kv 2, full
+    }
+    ringattn.wait %2, %3
+    %4 = ringattn.send kv_ring[1] to 0 hop 2
+    %5 = ringattn.recv kv_ring[0] from 2 hop 2
+    ringattn.compute step 2 kv(kv_ring[1]) combine {
+      ringattn.pair q 3, kv 1, full
+      ringattn.pair q 4, kv 1, full
+    }
+    ringattn.wait %5
+    ringattn.compute step 3 kv(kv_ring[0]) combine {
+      ringattn.pair q 3, kv 0, full
+      ringattn.pair q 4, kv 0, full
+    }
+    ringattn.wait %0, %4
+    ringattn.finalize
   }
 }

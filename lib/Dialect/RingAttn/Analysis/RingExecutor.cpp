@@ -100,12 +100,27 @@ private:
 
   /// Posts a send or receive and matches it with the peer's oldest
   /// unmatched opposite post between the same two ranks.
+  /// Reports a write of `buffer` by `instr` while one of the rank's sends
+  /// from that buffer is posted and not yet waited: the send may still read
+  /// it (the IR's rule: a sent buffer stays unmodified until its wait).
+  void checkNoSendInFlight(int64_t rank, const Instr &instr, BufferId buffer) {
+    for (TransferState &transfer : ranks[rank].transfers)
+      if (transfer.posted && transfer.waits == 0 &&
+          transfer.post->kind == InstrKind::Send &&
+          transfer.post->buffer == buffer)
+        issue(rank, &instr,
+              "'" + instr.str() + "' overwrites " + buffer.str() + " while '" +
+                  transfer.post->str() + "' has not been waited");
+  }
+
   void post(int64_t rank, const Instr &instr) {
     TransferState &transfer = ranks[rank].transfers[instr.transfer];
     transfer.posted = true;
     bool isSend = instr.kind == InstrKind::Send;
-    if (!isSend)
+    if (!isSend) {
+      checkNoSendInFlight(rank, instr, instr.buffer);
       semantics.poison(rank, instr.buffer);
+    }
     auto key = isSend ? std::make_pair(rank, instr.peer)
                       : std::make_pair(instr.peer, rank);
     auto &mine = isSend ? pendingSends[key] : pendingRecvs[key];
@@ -200,6 +215,10 @@ private:
             semantics.deliver(transfer.message, rank, transfer.post->buffer);
         }
       } else {
+        // Computes write their dK/dV output, accumulates their destination.
+        if (instr.buffer2 && (instr.kind == InstrKind::Compute ||
+                              instr.kind == InstrKind::Accumulate))
+          checkNoSendInFlight(rank, instr, *instr.buffer2);
         semantics.run(rank, instr);
       }
       ++state.pc;

@@ -15,7 +15,8 @@
 //  - Sends and receives between two ranks match in posting order (NCCL's
 //    rule); a K/V send matched with a dK/dV receive is an error.
 // Protocol errors (deadlock, mismatched or never-matched transfers,
-// transfers never waited or waited twice) are returned as issues; what the
+// transfers never waited or waited twice, a buffer overwritten while a send
+// from it is not yet waited) are returned as issues; what the
 // computations do with buffer contents is the semantics' business.
 //
 //===----------------------------------------------------------------------===//
