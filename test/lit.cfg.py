@@ -24,8 +24,8 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.ringattn_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["ringattn-opt", "ringattn-gen", "ringattn-sim", "FileCheck", "not",
-     "count", "split-file"], tool_dirs)
+    ["ringattn-opt", "ringattn-gen", "ringattn-sim", "ringattn-runtime-tests",
+     "FileCheck", "not", "count", "split-file"], tool_dirs)
 config.substitutions.append(("%python", "python3"))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 

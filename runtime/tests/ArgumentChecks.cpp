@@ -120,6 +120,23 @@ int main() {
   expect(ringattn_launch_forward(fake, &merging, &a, nullptr),
          RINGATTN_ERROR_INVALID_ARGUMENT, "o_acc is null", "null o_acc");
 
+  // A file that is no cubin: without a driver (CI) the load stops at the
+  // driver, with one it stops at cuModuleLoadData; either way a clear error.
+  const char *garbage = "ringattn-not-a-cubin.bin";
+  if (FILE *f = std::fopen(garbage, "wb")) {
+    std::fputs("not a cubin", f);
+    std::fclose(f);
+  }
+  ringattn_status status = ringattn_module_load(garbage, 0, &module);
+  std::remove(garbage);
+  if (status == RINGATTN_ERROR_NO_DRIVER)
+    expect(status, RINGATTN_ERROR_NO_DRIVER, "CUDA driver", "no driver");
+  else
+    expect(status, RINGATTN_ERROR_CUDA, "cuModuleLoadData failed",
+           "bad image with a driver");
+  expect(module == nullptr ? RINGATTN_OK : RINGATTN_ERROR_INVALID_ARGUMENT,
+         RINGATTN_OK, "", "no module on failure");
+
   std::printf("%d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;
 }

@@ -34,6 +34,25 @@ void RAKernelDialect::initialize() {
       >();
 }
 
+ParseResult mlir::rakernel::parseEpilogue(OpAsmParser &parser,
+                                          EpilogueAttr &epilogue) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<Epilogue> value = symbolizeEpilogue(keyword);
+  if (!value)
+    return parser.emitError(loc) << "unknown epilogue '" << keyword
+                                 << "' (init, merge, init_final, merge_final)";
+  epilogue = EpilogueAttr::get(parser.getContext(), *value);
+  return success();
+}
+
+void mlir::rakernel::printEpilogue(OpAsmPrinter &printer, Operation *,
+                                   EpilogueAttr epilogue) {
+  printer << stringifyEpilogue(epilogue.getValue());
+}
+
 LogicalResult TileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t m, int64_t n, int64_t stages,
                                int64_t consumers) {

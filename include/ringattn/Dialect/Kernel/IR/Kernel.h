@@ -26,6 +26,12 @@ using ::mlir::ringattn::MaskKind;
 #define GET_ATTRDEF_CLASSES
 #include "ringattn/Dialect/Kernel/IR/KernelAttrs.h.inc"
 
+namespace mlir::rakernel {
+/// The epilogue keyword of rakernel.forward (custom assembly directive).
+ParseResult parseEpilogue(OpAsmParser &parser, EpilogueAttr &epilogue);
+void printEpilogue(OpAsmPrinter &printer, Operation *op, EpilogueAttr epilogue);
+} // namespace mlir::rakernel
+
 #define GET_OP_CLASSES
 #include "ringattn/Dialect/Kernel/IR/KernelOps.h.inc"
 

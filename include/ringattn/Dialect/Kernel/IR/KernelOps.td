@@ -108,7 +108,8 @@ def RAKernel_ForwardOp : Op<RAKernel_Dialect, "forward", [Symbol]> {
                        RAKernel_TileAttr:$tile);
   let assemblyFormat = [{
     $sym_name `config` $config `pairs` $pairs
-    (`finalize` $finalize^)? `epilogue` $epilogue `tile` $tile attr-dict
+    (`finalize` $finalize^)? `epilogue` custom<Epilogue>($epilogue) `tile` $tile
+    attr-dict
   }];
   let hasVerifier = 1;
 }
