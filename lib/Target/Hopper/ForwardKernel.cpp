@@ -331,6 +331,8 @@ void ForwardKernelBuilder::emitPrologue(Block &entry, LLVM::GlobalOp workItems) 
       e.mbarrierInit(sharedPtr(g.vFullBarrier() + 8 * s), 1);
       e.mbarrierInit(sharedPtr(g.emptyBarrier() + 8 * s), 4 * g.consumers);
     }
+    // Make the initialized barriers visible to the TMA unit (async proxy).
+    NVVM::FenceMbarrierInitOp::create(e.b, e.loc);
   }
   e.barrierAll();
 }

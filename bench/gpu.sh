@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# On the GPU machine, in one call: build the runtime, check the generated
+# kernels against fp64 (test/GPU/forward_check.py), confirm HGMMA in the SASS,
+# and time the benchmark shapes next to cuDNN and FA2 (3 repeats, median).
+# Needs .carry from bench/prepare.sh. Writes logs and JSON under $OUT.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-/tmp/ringattn-out}
+mkdir -p "$out"
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader | tee "$out/device.txt"
+
+cmake -G Ninja -S runtime -B /tmp/ringattn-runtime -DRINGATTN_CUDA_ROOT=/usr/local/cuda > /dev/null &&
+  ninja -C /tmp/ringattn-runtime > /dev/null || { echo "runtime build failed"; exit 1; }
+export RINGATTN_RUNTIME_LIB=/tmp/ringattn-runtime/lib/libringattn_runtime.so
+/tmp/ringattn-runtime/bin/ringattn-runtime-tests > "$out/runtime-tests.log" || echo "runtime tests FAILED"
+tail -1 "$out/runtime-tests.log"
+
+status=0
+if [ "${SKIP_CHECK:-0}" != 1 ]; then
+  timeout 400 python3 test/GPU/forward_check.py .carry/gen/* --json "$out/forward-check.json" \
+    > "$out/forward-check.log" 2>&1 || status=1
+  grep -E "^(FAIL|seed)|passed" "$out/forward-check.log"
+fi
+for cubin in .carry/bench/causal_16k/kernels.cubin; do
+  echo "HGMMA in $cubin: $(/usr/local/cuda/bin/cuobjdump --dump-sass "$cubin" | grep -c HGMMA)"
+done
+if [ "${SKIP_BENCH:-0}" != 1 ]; then
+  timeout 300 python3 bench/forward_bench.py .carry/bench/* --repeats 3 \
+    --json "$out/forward-bench.json" 2>&1 | tee "$out/forward-bench.log" || status=1
+fi
+exit $status

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Generates, on the CPU machine, the kernels the GPU scripts use, into
+# .carry/gen (check grid) and .carry/bench (benchmark shapes). The device
+# machine has no MLIR: carry .carry with the call (see bench/README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+gen=build/bin/ringattn-gen
+out=.carry
+rm -rf "$out/gen" "$out/bench"
+mkdir -p "$out/gen" "$out/bench"
+
+# name cp seq heads kv_heads head_dim dtype layout mask
+check_grid=(
+  "s128_d128_h32-4_causal     1   128 32  4 128 bf16 zigzag     --causal"
+  "s1000_d64_h16-1_causal     1  1000 16  1  64 bf16 zigzag     --causal"
+  "s4096_d128_h8-8_full       1  4096  8  8 128 bf16 zigzag     --no-causal"
+  "s16384_d64_h32-4_causal    1 16384 32  4  64 bf16 zigzag     --causal"
+  "s16384_d128_h16-1_full     1 16384 16  1 128 bf16 zigzag     --no-causal"
+  "s1000_d128_h8-8_full       1  1000  8  8 128 bf16 zigzag     --no-causal"
+  "s128_d64_h16-1_full        1   128 16  1  64 bf16 zigzag     --no-causal"
+  "s4096_d64_h32-4_causal_f16 1  4096 32  4  64 fp16 zigzag     --causal"
+  "s16384_d128_h32-4_causal   1 16384 32  4 128 bf16 zigzag     --causal"
+  "cp2_s4096_d128_h32-4       2  8192 32  4 128 bf16 zigzag     --causal"
+  "cp4_s1000_d64_h8-8         4  4000  8  8  64 bf16 zigzag     --causal"
+  "cp3_s128_d128_h16-1_full   3   384 16  1 128 fp16 zigzag     --no-causal"
+  "cp2_contig_s1000_d128      2  2000 16  1 128 bf16 contiguous --causal"
+  "cp4_s16384_d128_h32-4      4 65536 32  4 128 bf16 zigzag     --causal"
+)
+bench_shapes=(
+  "causal_8k   1  8192 32 4 128 bf16 zigzag --causal"
+  "causal_16k  1 16384 32 4 128 bf16 zigzag --causal"
+  "causal_32k  1 32768 32 4 128 bf16 zigzag --causal"
+  "full_8k     1  8192 32 4 128 bf16 zigzag --no-causal"
+  "full_16k    1 16384 32 4 128 bf16 zigzag --no-causal"
+  "d64_causal_16k 1 16384 32 4 64 bf16 zigzag --causal"
+)
+generate() {
+  local dir=$1; shift
+  read -r name cp seq heads kv dim dtype layout mask <<<"$*"
+  "$gen" --cp "$cp" --seq "$seq" --heads "$heads" --kv-heads "$kv" \
+    --head-dim "$dim" --dtype "$dtype" --layout "$layout" "$mask" \
+    -o "$dir/$name" > /dev/null
+}
+for line in "${check_grid[@]}"; do generate "$out/gen" "$line"; done
+for line in "${bench_shapes[@]}"; do generate "$out/bench" "$line"; done
+echo "prepare: $(ls "$out/gen" | wc -l) check configs, $(ls "$out/bench" | wc -l) bench configs, $(du -sh "$out" | cut -f1)"
