@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On the GPU machine, in one call: build the runtime, check the generated
-# kernels against fp64 (test/GPU/forward_check.py), confirm HGMMA in the SASS,
-# and time the benchmark shapes next to cuDNN and FA2 (3 repeats, median).
+# kernels against fp64 (test/GPU/forward_check.py, backward_check.py), confirm
+# HGMMA in the SASS, and time the benchmark shapes, forward and
+# forward+backward, next to cuDNN and FA2 (3 repeats, median).
 # Needs .carry from bench/prepare.sh. Writes logs and JSON under $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,15 +19,18 @@ tail -1 "$out/runtime-tests.log"
 
 status=0
 if [ "${SKIP_CHECK:-0}" != 1 ]; then
-  timeout 400 python3 test/GPU/forward_check.py .carry/gen/* --json "$out/forward-check.json" \
+  timeout 300 python3 test/GPU/forward_check.py .carry/gen/* --json "$out/forward-check.json" \
     > "$out/forward-check.log" 2>&1 || status=1
   grep -E "^(FAIL|seed)|passed" "$out/forward-check.log"
+  timeout 400 python3 test/GPU/backward_check.py .carry/gen/* --json "$out/backward-check.json" \
+    > "$out/backward-check.log" 2>&1 || status=1
+  grep -E "^(FAIL|seed)|passed|bit-identical" "$out/backward-check.log"
 fi
 for cubin in .carry/bench/causal_16k/kernels.cubin; do
   echo "HGMMA in $cubin: $(/usr/local/cuda/bin/cuobjdump --dump-sass "$cubin" | grep -c HGMMA)"
 done
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
-  timeout 300 python3 bench/forward_bench.py .carry/bench/* --repeats 3 \
-    --json "$out/forward-bench.json" 2>&1 | tee "$out/forward-bench.log" || status=1
+  timeout 400 python3 bench/attention_bench.py .carry/bench/* --repeats 3 \
+    --json "$out/attention-bench.json" 2>&1 | tee "$out/attention-bench.log" || status=1
 fi
 exit $status

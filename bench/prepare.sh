@@ -25,6 +25,8 @@ check_grid=(
   "cp3_s128_d128_h16-1_full   3   384 16  1 128 fp16 zigzag     --no-causal"
   "cp2_contig_s1000_d128      2  2000 16  1 128 bf16 contiguous --causal"
   "cp4_s16384_d128_h32-4      4 65536 32  4 128 bf16 zigzag     --causal"
+  "atomic_cp2_s4096_d128_h32-4 2 8192 32  4 128 bf16 zigzag     --causal --atomic-dq"
+  "atomic_s1000_d64_h16-1_full 1 1000 16  1  64 fp16 zigzag     --no-causal --atomic-dq"
 )
 bench_shapes=(
   "causal_8k   1  8192 32 4 128 bf16 zigzag --causal"
@@ -33,12 +35,13 @@ bench_shapes=(
   "full_8k     1  8192 32 4 128 bf16 zigzag --no-causal"
   "full_16k    1 16384 32 4 128 bf16 zigzag --no-causal"
   "d64_causal_16k 1 16384 32 4 64 bf16 zigzag --causal"
+  "atomic_causal_16k 1 16384 32 4 128 bf16 zigzag --causal --atomic-dq"
 )
 generate() {
   local dir=$1; shift
-  read -r name cp seq heads kv dim dtype layout mask <<<"$*"
+  read -r name cp seq heads kv dim dtype layout mask extra <<<"$*"
   "$gen" --cp "$cp" --seq "$seq" --heads "$heads" --kv-heads "$kv" \
-    --head-dim "$dim" --dtype "$dtype" --layout "$layout" "$mask" \
+    --head-dim "$dim" --dtype "$dtype" --layout "$layout" "$mask" $extra \
     -o "$dir/$name" > /dev/null
 }
 for line in "${check_grid[@]}"; do generate "$out/gen" "$line"; done

@@ -3,7 +3,11 @@
 #include "ringattn/Gen/Kernels.h"
 #include "ringattn/Conversion/Passes.h"
 #include "ringattn/Target/Hopper/Compile.h"
+#include "ringattn/Target/Hopper/BackwardKernel.h"
 #include "ringattn/Target/Hopper/ForwardKernel.h"
+#include "ringattn/Schedule/Layout.h"
+
+#include "mlir/IR/SymbolTable.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
@@ -31,27 +35,72 @@ std::optional<std::string> runPasses(PassManager &pm, ModuleOp module) {
   return std::nullopt;
 }
 
-KernelEntry describe(rakernel::ForwardOp op, const hopper::KernelResources &r,
+/// The launch, tile and resource facts of one kernel, by role.
+KernelEntry describe(Operation *op, const hopper::KernelResources &r,
                      const KernelStageOptions &options) {
-  hopper::ForwardKernelSpec spec = hopper::ForwardKernelSpec::fromOp(op);
-  hopper::ForwardLaunch launch = hopper::forwardLaunch(spec);
   KernelEntry entry;
-  entry.name = spec.name;
-  entry.direction = "forward";
-  entry.epilogue = rakernel::stringifyEpilogue(spec.epilogue).str();
-  for (const hopper::LocalPair &pair : spec.pairs)
-    entry.pairs.push_back({pair.q, pair.kv, stringifyMaskKind(pair.mask).str()});
-  entry.finalize = spec.finalizeOnly;
-  entry.readsAccumulators = spec.readsAccumulators();
-  entry.writesFinal = spec.writesFinal();
-  entry.qLen = localLength(spec.config);
-  entry.kvLen = localLength(spec.config);
-  entry.blockM = spec.blockM;
-  entry.blockN = spec.blockN;
-  entry.stages = spec.stages;
-  entry.grid = {launch.gridX, spec.config.heads, 1};
-  entry.block = {launch.blockThreads, 1, 1};
-  entry.sharedMemoryBytes = launch.sharedBytes;
+  entry.name = SymbolTable::getSymbolName(op).str();
+  AttentionConfig config;
+  auto describePairs = [&](const std::vector<hopper::LocalPair> &pairs) {
+    for (const hopper::LocalPair &pair : pairs)
+      entry.pairs.push_back(
+          {pair.q, pair.kv, stringifyMaskKind(pair.mask).str()});
+  };
+  if (auto forward = dyn_cast<rakernel::ForwardOp>(op)) {
+    hopper::ForwardKernelSpec spec = hopper::ForwardKernelSpec::fromOp(forward);
+    hopper::ForwardLaunch launch = hopper::forwardLaunch(spec);
+    config = spec.config;
+    entry.role = "forward";
+    entry.epilogue = rakernel::stringifyEpilogue(spec.epilogue).str();
+    describePairs(spec.pairs);
+    entry.finalize = spec.finalizeOnly;
+    entry.readsAccumulators = spec.readsAccumulators();
+    entry.writesFinal = spec.writesFinal();
+    entry.qRows = spec.blockM;
+    entry.kvRows = spec.blockN;
+    entry.stages = spec.stages;
+    entry.grid = {launch.gridX, config.heads, 1};
+    entry.block = {launch.blockThreads, 1, 1};
+    entry.sharedMemoryBytes = launch.sharedBytes;
+  } else if (auto backward = dyn_cast<rakernel::BackwardOp>(op)) {
+    hopper::BackwardKernelSpec spec =
+        hopper::BackwardKernelSpec::fromOp(backward);
+    hopper::ForwardLaunch launch = hopper::backwardLaunch(spec);
+    config = spec.config;
+    entry.role = "backward";
+    describePairs(spec.pairs);
+    entry.zero = spec.zeroChunks;
+    entry.deterministic = spec.deterministic;
+    entry.qRows = spec.blockM;
+    entry.kvRows = spec.blockN;
+    entry.stages = spec.stages;
+    entry.grid = {launch.gridX, config.kvHeads, 1};
+    entry.block = {launch.blockThreads, 1, 1};
+    entry.sharedMemoryBytes = launch.sharedBytes;
+  } else if (auto dq = dyn_cast<rakernel::BackwardDqOp>(op)) {
+    hopper::DqKernelSpec spec = hopper::DqKernelSpec::fromOp(dq);
+    hopper::ForwardLaunch launch = hopper::dqLaunch(spec);
+    config = spec.config;
+    entry.role = "backward_dq";
+    describePairs(spec.pairs);
+    entry.deterministic = true;
+    entry.qRows = spec.blockM;
+    entry.kvRows = spec.blockN;
+    entry.stages = spec.stages;
+    entry.grid = {launch.gridX, config.heads, 1};
+    entry.block = {launch.blockThreads, 1, 1};
+    entry.sharedMemoryBytes = launch.sharedBytes;
+  } else {
+    auto elementwise = cast<rakernel::ElementwiseOp>(op);
+    config = elementwise.getConfig().getConfig();
+    auto kind = static_cast<hopper::ElementwiseKind>(elementwise.getKind());
+    hopper::ElementwiseLaunch launch = hopper::elementwiseLaunch(config, kind);
+    entry.role = rakernel::stringifyElementwiseKind(elementwise.getKind()).str();
+    entry.grid = {launch.gridX, 1, 1};
+    entry.block = {launch.blockThreads, 1, 1};
+  }
+  entry.qLen = localLength(config);
+  entry.kvLen = localLength(config);
   entry.registers = r.registers;
   entry.spillBytes = r.spillStores + r.spillLoads;
   entry.stackFrameBytes = r.stackFrame;
@@ -69,7 +118,9 @@ mlir::ringattn::generateKernels(ModuleOp module,
   MLIRContext *context = module.getContext();
   context->loadDialect<rakernel::RAKernelDialect>();
   PassManager lower(context);
-  lower.addPass(createLowerScheduleToKernels());
+  LowerScheduleToKernelsOptions lowerOptions;
+  lowerOptions.atomicDq = options.atomicDq;
+  lower.addPass(createLowerScheduleToKernels(lowerOptions));
   if (auto error = runPasses(lower, module))
     return error;
 
@@ -123,11 +174,15 @@ mlir::ringattn::generateKernels(ModuleOp module,
   result.cubin = (*cubin)->getBuffer().str();
   result.warnings = assembled->problems;
 
-  for (auto op : module.getBody()->getOps<rakernel::ForwardOp>()) {
-    auto it = assembled->kernels.find(op.getSymName().str());
+  for (Operation &op : *module.getBody()) {
+    if (!isa<rakernel::ForwardOp, rakernel::BackwardOp, rakernel::BackwardDqOp,
+             rakernel::ElementwiseOp>(op))
+      continue;
+    std::string name = SymbolTable::getSymbolName(&op).str();
+    auto it = assembled->kernels.find(name);
     if (it == assembled->kernels.end())
-      return "ptxas reported nothing of kernel " + op.getSymName().str();
-    result.kernels.push_back(describe(op, it->second, options));
+      return "ptxas reported nothing of kernel " + name;
+    result.kernels.push_back(describe(&op, it->second, options));
   }
   return std::nullopt;
 }

@@ -124,6 +124,10 @@ Json stepsJson(const ScheduleModel &model, const RankProgram &program,
                                 : Json(nullptr);
     entry["kernel"] =
         compute && !compute->kernel.empty() ? Json(compute->kernel) : Json(nullptr);
+    if (!forward)
+      entry["dq_kernel"] = compute && !compute->dqKernel.empty()
+                               ? Json(compute->dqKernel)
+                               : Json(nullptr);
     entry["work"] = work[step];
     entry["pairs"] = pairs;
     steps.push_back(entry);
@@ -167,6 +171,8 @@ Json programJson(const AttentionConfig &config, const RankProgram &program) {
         op["combine_fused"] = instr.fusedCombine;
       if (!instr.kernel.empty())
         op["kernel"] = instr.kernel;
+      if (!instr.dqKernel.empty())
+        op["dq_kernel"] = instr.dqKernel;
       break;
     case InstrKind::Combine:
       op = Json{{"kind", "combine"}, {"step", instr.step}};
@@ -291,16 +297,18 @@ Json kernelJson(const KernelEntry &kernel) {
   for (const KernelEntry::Pair &pair : kernel.pairs)
     pairs.push_back(Json{{"q", pair.q}, {"kv", pair.kv}, {"mask", pair.mask}});
   return Json{{"name", kernel.name},
-              {"direction", kernel.direction},
+              {"role", kernel.role},
               {"epilogue", kernel.epilogue},
               {"pairs", pairs},
               {"finalize", kernel.finalize},
+              {"zero", kernel.zero},
+              {"deterministic", kernel.deterministic},
               {"reads_accumulators", kernel.readsAccumulators},
               {"writes_final", kernel.writesFinal},
               {"q_len", kernel.qLen},
               {"kv_len", kernel.kvLen},
-              {"block_m", kernel.blockM},
-              {"block_n", kernel.blockN},
+              {"q_rows", kernel.qRows},
+              {"kv_rows", kernel.kvRows},
               {"stages", kernel.stages},
               {"grid", kernel.grid},
               {"block", kernel.block},

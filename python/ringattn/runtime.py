@@ -23,15 +23,31 @@ class RingAttnError(RuntimeError):
         self.status = status
 
 
-class ForwardKernel(ctypes.Structure):
+_ROLES = {"forward": 0, "backward": 1, "backward_dq": 2, "preprocess": 3,
+          "accumulate": 4, "finalize": 5}
+
+
+class Kernel(ctypes.Structure):
+    """ringattn_kernel: one generated kernel as the manifest describes it."""
     _fields_ = [
-        ("name", ctypes.c_char_p), ("grid_x", ctypes.c_int64),
-        ("block", ctypes.c_int64), ("shared_bytes", ctypes.c_int64),
-        ("q_len", ctypes.c_int64), ("kv_len", ctypes.c_int64),
-        ("heads", ctypes.c_int64), ("kv_heads", ctypes.c_int64),
-        ("head_dim", ctypes.c_int64), ("dtype", ctypes.c_int),
-        ("block_m", ctypes.c_int64), ("block_n", ctypes.c_int64),
-        ("reads_accumulators", ctypes.c_int), ("writes_final", ctypes.c_int),
+        ("name", ctypes.c_char_p), ("role", ctypes.c_int),
+        ("grid_x", ctypes.c_int64), ("block", ctypes.c_int64),
+        ("shared_bytes", ctypes.c_int64), ("q_len", ctypes.c_int64),
+        ("kv_len", ctypes.c_int64), ("heads", ctypes.c_int64),
+        ("kv_heads", ctypes.c_int64), ("head_dim", ctypes.c_int64),
+        ("dtype", ctypes.c_int), ("q_rows", ctypes.c_int64),
+        ("kv_rows", ctypes.c_int64), ("reads_accumulators", ctypes.c_int),
+        ("writes_final", ctypes.c_int),
+    ]
+
+
+class BackwardArgs(ctypes.Structure):
+    _fields_ = [
+        ("q", ctypes.c_void_p), ("k", ctypes.c_void_p), ("v", ctypes.c_void_p),
+        ("dout", ctypes.c_void_p), ("lse", ctypes.c_void_p),
+        ("delta", ctypes.c_void_p), ("dq_acc", ctypes.c_void_p),
+        ("dk", ctypes.c_void_p), ("dv", ctypes.c_void_p),
+        ("batch", ctypes.c_int64),
     ]
 
 
@@ -52,9 +68,14 @@ def load_library(path=None):
     lib.ringattn_module_load.argtypes = [ctypes.c_char_p, ctypes.c_int,
                                          ctypes.POINTER(ctypes.c_void_p)]
     lib.ringattn_module_unload.argtypes = [ctypes.c_void_p]
-    lib.ringattn_launch_forward.argtypes = [
-        ctypes.c_void_p, ctypes.POINTER(ForwardKernel),
-        ctypes.POINTER(ForwardArgs), ctypes.c_void_p]
+    kernel = ctypes.POINTER(Kernel)
+    p = ctypes.c_void_p
+    lib.ringattn_launch_forward.argtypes = [p, kernel, ctypes.POINTER(ForwardArgs), p]
+    lib.ringattn_launch_backward.argtypes = [p, kernel, ctypes.POINTER(BackwardArgs), p]
+    lib.ringattn_launch_preprocess.argtypes = [p, kernel, p, p, p, p, ctypes.c_int64, p]
+    lib.ringattn_launch_accumulate.argtypes = [p, kernel, p, p, ctypes.c_int64, p]
+    lib.ringattn_launch_finalize.argtypes = [p, kernel, p, p, p, p, p, p,
+                                             ctypes.c_int64, p]
     return lib
 
 
@@ -71,19 +92,21 @@ class Generated:
         self._check(self.lib.ringattn_module_load(cubin, device, ctypes.byref(handle)))
         self.module = handle
         self.kernels = {}
+        self.by_role = {}
         for k in self.manifest["kernels"]:
-            if k["direction"] != "forward":
-                continue
-            desc = ForwardKernel(
-                name=k["name"].encode(), grid_x=k["grid"][0], block=k["block"][0],
+            desc = Kernel(
+                name=k["name"].encode(), role=_ROLES[k["role"]],
+                grid_x=k["grid"][0], block=k["block"][0],
                 shared_bytes=k["shared_memory_bytes"], q_len=k["q_len"],
-                kv_len=k["kv_len"],
-                heads=self.config["heads"], kv_heads=self.config["kv_heads"],
-                head_dim=self.config["head_dim"], dtype=_DTYPES[self.config["dtype"]],
-                block_m=k["block_m"], block_n=k["block_n"],
+                kv_len=k["kv_len"], heads=self.config["heads"],
+                kv_heads=self.config["kv_heads"],
+                head_dim=self.config["head_dim"],
+                dtype=_DTYPES[self.config["dtype"]], q_rows=k["q_rows"],
+                kv_rows=k["kv_rows"],
                 reads_accumulators=int(k["reads_accumulators"]),
                 writes_final=int(k["writes_final"]))
             self.kernels[k["name"]] = (k, desc)
+            self.by_role[k["role"]] = desc
 
     def _check(self, status):
         if status != 0:
@@ -94,6 +117,41 @@ class Generated:
         steps = self.manifest["forward"]["ranks"][rank]["steps"]
         return [(s["step"], s["kernel"], s["kv_shard_of_rank"])
                 for s in steps if s["kernel"] is not None]
+
+    def backward_launches(self, rank):
+        """[(step, kernel, dq kernel or None, K/V source rank)] of `rank`."""
+        steps = self.manifest["backward"]["ranks"][rank]["steps"]
+        return [(s["step"], s["kernel"], s["dq_kernel"], s["kv_shard_of_rank"])
+                for s in steps if s["kernel"] is not None]
+
+    def launch_backward(self, name, q, k, v, dout, lse, delta, dq_acc, dk, dv,
+                        stream=None):
+        """Launches backward (or dQ) kernel `name`; dk/dv may be None for dQ."""
+        _, desc = self.kernels[name]
+        ptr = lambda t: None if t is None else t.data_ptr()
+        args = BackwardArgs(q=ptr(q), k=ptr(k), v=ptr(v), dout=ptr(dout),
+                            lse=ptr(lse), delta=ptr(delta), dq_acc=ptr(dq_acc),
+                            dk=ptr(dk), dv=ptr(dv), batch=q.shape[0])
+        self._check(self.lib.ringattn_launch_backward(
+            self.module, ctypes.byref(desc), ctypes.byref(args), stream))
+
+    def preprocess(self, out, dout, delta, dq_acc, stream=None):
+        self._check(self.lib.ringattn_launch_preprocess(
+            self.module, ctypes.byref(self.by_role["preprocess"]),
+            out.data_ptr(), dout.data_ptr(), delta.data_ptr(), dq_acc.data_ptr(),
+            out.shape[0], stream))
+
+    def accumulate(self, dst, src, batch, stream=None):
+        """dst += src over a dK/dV buffer [2, batch, S, Hkv, D] (fp32)."""
+        self._check(self.lib.ringattn_launch_accumulate(
+            self.module, ctypes.byref(self.by_role["accumulate"]),
+            dst.data_ptr(), src.data_ptr(), batch, stream))
+
+    def finalize(self, dq_acc, dk_acc, dv_acc, dq, dk, dv, stream=None):
+        self._check(self.lib.ringattn_launch_finalize(
+            self.module, ctypes.byref(self.by_role["finalize"]),
+            dq_acc.data_ptr(), dk_acc.data_ptr(), dv_acc.data_ptr(),
+            dq.data_ptr(), dk.data_ptr(), dv.data_ptr(), dq.shape[0], stream))
 
     def launch_forward(self, name, q, k, v, o_acc, lse_acc, out, lse, stream=None):
         """Launches forward kernel `name` on tensors ([B, S, H, D] etc.)."""

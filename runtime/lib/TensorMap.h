@@ -17,6 +17,13 @@ ringattn_status encodeTokenMajorMap(const Driver &driver, CUtensorMap &map,
                                     int64_t heads, int64_t headDim,
                                     int64_t rows, const char *what);
 
+/// Encodes the 3-D tensor map {tokens, heads, batch} of an fp32
+/// [batch, heads, tokens] tensor (LSE, Delta) whose box is {rows, 1, 1}.
+ringattn_status encodeRowVectorMap(const Driver &driver, CUtensorMap &map,
+                                   const float *base, int64_t batch,
+                                   int64_t heads, int64_t tokens, int64_t rows,
+                                   const char *what);
+
 } // namespace ringattn::runtime
 
 #endif // RINGATTN_RUNTIME_TENSORMAP_H

@@ -25,8 +25,8 @@ void expect(ringattn_status got, ringattn_status want, const char *needle,
   failures += !ok;
 }
 
-ringattn_forward_kernel goodKernel() {
-  ringattn_forward_kernel k{};
+ringattn_kernel goodKernel() {
+  ringattn_kernel k{};
   k.name = "fwd";
   k.grid_x = 16;
   k.block = 384;
@@ -36,7 +36,8 @@ ringattn_forward_kernel goodKernel() {
   k.kv_heads = 4;
   k.head_dim = 128;
   k.dtype = RINGATTN_BF16;
-  k.block_m = k.block_n = 128;
+  k.role = RINGATTN_KERNEL_FORWARD;
+  k.q_rows = k.kv_rows = 128;
   k.reads_accumulators = 0;
   k.writes_final = 1;
   return k;
@@ -50,7 +51,7 @@ int main() {
   // A non-null module handle that is never dereferenced: argument checks
   // come before any use of the module.
   auto *fake = reinterpret_cast<ringattn_module *>(buffer);
-  ringattn_forward_kernel k = goodKernel();
+  ringattn_kernel k = goodKernel();
   ringattn_forward_args a{};
   a.q = a.k = a.v = buffer;
   a.out = buffer;
@@ -73,7 +74,7 @@ int main() {
   expect(ringattn_launch_forward(fake, &k, nullptr, nullptr),
          RINGATTN_ERROR_INVALID_ARGUMENT, "args is null", "null args");
 
-  ringattn_forward_kernel bad = k;
+  ringattn_kernel bad = k;
   bad.head_dim = 96;
   expect(ringattn_launch_forward(fake, &bad, &a, nullptr),
          RINGATTN_ERROR_INVALID_ARGUMENT, "head_dim must be 64 or 128",
@@ -115,7 +116,7 @@ int main() {
   badArgs.lse = nullptr;
   expect(ringattn_launch_forward(fake, &k, &badArgs, nullptr),
          RINGATTN_ERROR_INVALID_ARGUMENT, "lse is null", "null lse");
-  ringattn_forward_kernel merging = k;
+  ringattn_kernel merging = k;
   merging.reads_accumulators = 1;
   expect(ringattn_launch_forward(fake, &merging, &a, nullptr),
          RINGATTN_ERROR_INVALID_ARGUMENT, "o_acc is null", "null o_acc");
@@ -136,6 +137,57 @@ int main() {
            "bad image with a driver");
   expect(module == nullptr ? RINGATTN_OK : RINGATTN_ERROR_INVALID_ARGUMENT,
          RINGATTN_OK, "", "no module on failure");
+
+  // The other roles.
+  ringattn_kernel backward = k;
+  backward.role = RINGATTN_KERNEL_BACKWARD;
+  expect(ringattn_launch_forward(fake, &backward, &a, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT,
+         "a backward kernel cannot be launched as forward", "wrong role");
+  ringattn_backward_args b{};
+  b.q = b.k = b.v = b.dout = buffer;
+  b.lse = b.delta = reinterpret_cast<float *>(buffer);
+  b.dq_acc = b.dk = b.dv = reinterpret_cast<float *>(buffer);
+  b.batch = 1;
+  expect(ringattn_launch_backward(fake, &backward, nullptr, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "args is null", "backward null args");
+  ringattn_backward_args badB = b;
+  badB.delta = nullptr;
+  expect(ringattn_launch_backward(fake, &backward, &badB, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "delta is null", "null delta");
+  badB = b;
+  badB.dv = nullptr;
+  expect(ringattn_launch_backward(fake, &backward, &badB, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "dv is null", "null dv");
+  badB = b;
+  badB.batch = 70000;
+  expect(ringattn_launch_backward(fake, &backward, &badB, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "batch must be in [1, 65535]",
+         "backward batch");
+  expect(ringattn_launch_backward(fake, &k, &b, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT,
+         "a forward kernel cannot be launched as backward", "forward as backward");
+  ringattn_kernel elementwise = k;
+  elementwise.role = RINGATTN_KERNEL_ACCUMULATE;
+  float *f = reinterpret_cast<float *>(buffer);
+  expect(ringattn_launch_accumulate(fake, &elementwise, f, nullptr, 1, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "src is null", "accumulate null src");
+  expect(ringattn_launch_accumulate(fake, &elementwise, f + 1, f, 1, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "dst is not 16-byte aligned",
+         "accumulate misaligned dst");
+  elementwise.role = RINGATTN_KERNEL_PREPROCESS;
+  expect(ringattn_launch_preprocess(fake, &elementwise, buffer, buffer, f,
+                                    nullptr, 1, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "dq_acc is null",
+         "preprocess null dq_acc");
+  elementwise.role = RINGATTN_KERNEL_FINALIZE;
+  expect(ringattn_launch_finalize(fake, &elementwise, f, f, f, buffer, nullptr,
+                                  buffer, 1, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "dk is null", "finalize null dk");
+  expect(ringattn_launch_finalize(fake, &elementwise, f, f, f, buffer, buffer,
+                                  buffer, 0, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "batch must be in [1, 65535]",
+         "finalize batch");
 
   std::printf("%d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;

@@ -21,110 +21,27 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-from ringattn.runtime import Generated  # noqa: E402
-
-DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def rank_positions(config, rank):
-    """Global token index of each local token of `rank` (front, then back)."""
-    cp, seq = config["cp"], config["seq"]
-    if config["layout"] == "zigzag":
-        chunk = seq // (2 * cp)
-        chunks = [rank, 2 * cp - 1 - rank]
-    else:
-        chunk = seq // cp
-        chunks = [rank]
-    return torch.cat([torch.arange(c * chunk, (c + 1) * chunk) for c in chunks])
-
-
-def reference(q, k, v, causal, rows_per_block=256):
-    """Dense attention in fp64: out [B, S, H, D], lse [B, H, S] (natural log)."""
-    b, s, h, d = q.shape
-    group = h // k.shape[2]
-    scale = 1.0 / math.sqrt(d)
-    qd = q.double().permute(0, 2, 1, 3)
-    kd = k.double().permute(0, 2, 1, 3).repeat_interleave(group, dim=1)
-    vd = v.double().permute(0, 2, 1, 3).repeat_interleave(group, dim=1)
-    out = torch.empty(b, h, s, d, dtype=torch.float64, device=q.device)
-    lse = torch.empty(b, h, s, dtype=torch.float64, device=q.device)
-    cols = torch.arange(s, device=q.device)
-    for r0 in range(0, s, rows_per_block):
-        r1 = min(s, r0 + rows_per_block)
-        scores = torch.matmul(qd[:, :, r0:r1], kd.transpose(-1, -2)) * scale
-        if causal:
-            rows = torch.arange(r0, r1, device=q.device)
-            scores.masked_fill_(cols[None, :] > rows[:, None], float("-inf"))
-        block_lse = torch.logsumexp(scores, dim=-1)
-        out[:, :, r0:r1] = torch.matmul(torch.exp(scores - block_lse[..., None]), vd)
-        lse[:, :, r0:r1] = block_lse
-    return out.permute(0, 2, 1, 3), lse
-
-
-def relative_error(x, ref):
-    x = x.double()
-    if not torch.isfinite(x).all():
-        return float("nan")
-    return (torch.linalg.vector_norm(x - ref) / torch.linalg.vector_norm(ref)).item()
-
-
-def cudnn_errors(q, k, v, causal, ref_out, ref_lse):
-    """cuDNN's out and LSE errors against the same reference."""
-    group = q.shape[2] // k.shape[2]
-    qh = q.permute(0, 2, 1, 3)
-    kh = k.permute(0, 2, 1, 3).repeat_interleave(group, dim=1)
-    vh = v.permute(0, 2, 1, 3).repeat_interleave(group, dim=1)
-    result = torch.ops.aten._scaled_dot_product_cudnn_attention(
-        qh, kh, vh, None, True, 0.0, causal, False)
-    out, lse = result[0], result[1]
-    out_err = relative_error(out.permute(0, 2, 1, 3), ref_out)
-    lse_err = relative_error(lse.reshape(ref_lse.shape), ref_lse)
-    return out_err, lse_err
-
-
-def run_ring_on_one_gpu(gen, q, k, v):
-    """Runs every rank's forward launches; returns global out and lse."""
-    config = gen.config
-    cp = config["cp"]
-    b, s, h, d = q.shape
-    out = torch.full_like(q, float("nan"))
-    lse = torch.full((b, h, s), float("nan"), dtype=torch.float32, device=q.device)
-    shards = [rank_positions(config, r).to(q.device) for r in range(cp)]
-    k_shards = [k[:, pos].contiguous() for pos in shards]
-    v_shards = [v[:, pos].contiguous() for pos in shards]
-    for rank in range(cp):
-        pos = shards[rank]
-        q_local = q[:, pos].contiguous()
-        n = pos.numel()
-        o_acc = torch.full((b, n, h, d), float("nan"), dtype=torch.float32, device=q.device)
-        lse_acc = torch.full((b, h, n), float("nan"), dtype=torch.float32, device=q.device)
-        out_local = torch.full((b, n, h, d), float("nan"), dtype=q.dtype, device=q.device)
-        lse_local = torch.full((b, h, n), float("nan"), dtype=torch.float32, device=q.device)
-        for _, kernel, source in gen.forward_launches(rank):
-            gen.launch_forward(kernel, q_local, k_shards[source], v_shards[source],
-                               o_acc, lse_acc, out_local, lse_local)
-        torch.cuda.synchronize()
-        out[:, pos] = out_local
-        lse[:, :, pos] = lse_local
-    return out, lse
+sys.path.insert(0, os.path.dirname(__file__))
+import common  # noqa: E402
 
 
 def check(directory, batch, seed):
-    gen = Generated(directory)
+    gen = common.Generated(directory)
     c = gen.config
     torch.manual_seed(seed)
-    dtype = DTYPES[c["dtype"]]
+    dtype = common.DTYPES[c["dtype"]]
     shape_q = (batch, c["seq"], c["heads"], c["head_dim"])
     shape_kv = (batch, c["seq"], c["kv_heads"], c["head_dim"])
     q = torch.randn(shape_q, device="cuda").to(dtype)
     k = torch.randn(shape_kv, device="cuda").to(dtype)
     v = torch.randn(shape_kv, device="cuda").to(dtype)
-    out, lse = run_ring_on_one_gpu(gen, q, k, v)
-    ref_out, ref_lse = reference(q, k, v, c["causal"])
-    ours = (relative_error(out, ref_out), relative_error(lse, ref_lse))
-    theirs = cudnn_errors(q, k, v, c["causal"], ref_out, ref_lse)
+    out, lse = common.ring_forward(gen, q, k, v)
     gen.close()
+    ref_out, ref_lse = common.reference(q, k, v, c["causal"])
+    ours = (common.relative_error(out, ref_out), common.relative_error(lse, ref_lse))
+    cudnn_out, cudnn_lse = common.cudnn_run(q, k, v, c["causal"])
+    theirs = (common.relative_error(cudnn_out, ref_out),
+              common.relative_error(cudnn_lse, ref_lse))
     ok = all(math.isfinite(x) for x in ours) and ours[0] <= 1.5 * theirs[0] and \
         ours[1] <= max(1.5 * theirs[1], 1e-5)
     case = {"dir": os.path.basename(directory.rstrip("/")), "cp": c["cp"],

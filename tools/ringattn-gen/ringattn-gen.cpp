@@ -80,6 +80,9 @@ sizes per sequence) and schedule.svg (a picture).
   --no-causal         no mask
   -o DIR, --output DIR  output directory (required; created if missing)
   --no-kernels        write the schedules only (any head_dim and dtype)
+  --atomic-dq         backward dQ by fp32 atomics in the main kernel instead
+                      of a separate dQ kernel: not bit-identical run to run
+                      (and, today, slower; the default is deterministic)
   --ptxas PATH        the ptxas to assemble kernels with (default
                       $CUDA_HOME/bin/ptxas, else /usr/local/cuda/bin/ptxas)
   -h, --help          this text
@@ -126,6 +129,7 @@ struct Options {
   std::string outputDir;
   /// Generate GPU kernels (off with --no-kernels).
   bool kernels = true;
+  bool atomicDq = false;
   std::string ptxasPath;
   /// How the output flag was spelled (-o or --output), for messages.
   std::string outputFlag = "-o";
@@ -159,13 +163,16 @@ std::optional<Failure> parseFlags(llvm::ArrayRef<llvm::StringRef> args,
       continue;
     }
 
-    if (name == "--no-kernels") {
+    if (name == "--no-kernels" || name == "--atomic-dq") {
       if (hasInlineValue)
         return fail(name + " takes no value");
       if (options.given.count(name))
         return fail(name + ": given twice");
       options.given[name] = "";
-      options.kernels = false;
+      if (name == "--no-kernels")
+        options.kernels = false;
+      else
+        options.atomicDq = true;
       continue;
     }
 
@@ -301,6 +308,8 @@ std::optional<Failure> checkOptions(const Options &options) {
                   "--ptxas or CUDA_HOME, or use --no-kernels)");
   } else if (options.given.count("--ptxas")) {
     return fail("--ptxas: kernels are off (--no-kernels)");
+  } else if (options.given.count("--atomic-dq")) {
+    return fail("--atomic-dq: kernels are off (--no-kernels)");
   }
 
   llvm::sys::fs::file_status status;
@@ -356,6 +365,7 @@ std::optional<Failure> renderPackage(const Options &options,
   if (options.kernels) {
     KernelStageOptions kernelOptions;
     kernelOptions.ptxasPath = ptxasPath(options);
+    kernelOptions.atomicDq = options.atomicDq;
     if (std::optional<std::string> error =
             generateKernels(*module, kernelOptions, kernels))
       return Failure{"generating the kernels of " + options.config.str() +

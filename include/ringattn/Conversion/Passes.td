@@ -12,16 +12,23 @@ include "mlir/Pass/PassBase.td"
 
 def LowerScheduleToKernels
     : Pass<"ringattn-lower-to-kernels", "::mlir::ModuleOp"> {
-  let summary = "Give every forward compute op a fused kernel";
+  let summary = "Give every compute op a fused kernel";
   let description = [{
     For each forward schedule (combines fused), derives the kernel of every
     `ringattn.compute`: its chunk pairs in the rank's local numbering, its
     epilogue (the rank's first compute initializes the fp32 accumulators, its
     last one writes O and LSE and finalizes the query chunks it does not
-    compute, the others merge), and the tiling. Equal kernels are shared: one
-    `rakernel.forward` op per distinct kernel, referenced by `launch @name` on
-    the compute ops. Configurations the GPU kernels do not support (head_dim
-    other than 64 and 128, dtype other than bf16 and fp16) are errors.
+    compute, the others merge), and the tiling. For each backward schedule,
+    the `rakernel.backward` of every compute (the K/V chunks without a pair
+    get zero partials) and its `rakernel.backward_dq` (`launch_dq @name`;
+    with `atomic-dq` the main kernel adds dQ with atomics instead, which is
+    not deterministic), and the three `rakernel.elementwise` kernels of the
+    backward (preprocess, accumulate, finalize). Equal kernels are shared:
+    one op per distinct kernel, referenced by `launch @name` on the compute
+    ops. Configurations the GPU kernels do not support (head_dim other than
+    64 and 128, dtype other than bf16 and fp16) are errors, and so are
+    schedules whose hidden pairs are not pruned or whose combines are not
+    fused.
   }];
   let dependentDialects = ["::mlir::rakernel::RAKernelDialect"];
   let options = [
@@ -30,7 +37,10 @@ def LowerScheduleToKernels
     Option<"blockN", "block-n", "int64_t", /*default=*/"128",
            "Key rows per K/V tile">,
     Option<"stages", "stages", "int64_t", /*default=*/"2",
-           "K/V tiles in flight in shared memory">
+           "K/V tiles in flight in shared memory">,
+    Option<"atomicDq", "atomic-dq", "bool", /*default=*/"false",
+           "Backward dQ by fp32 atomics in the main kernel (not deterministic) "
+           "instead of the separate dQ kernel">
   ];
   let statistics = [
     Statistic<"numKernels", "kernels", "Distinct kernels created">

@@ -37,14 +37,17 @@
 //                     o_accumulator, lse_accumulator, dq_accumulator,
 //                     total_bytes}]
 //   files             the package's files besides manifest.json
-//   kernels           [{name, direction, epilogue, pairs[{q, kv, mask}] (local
-//                     chunk numbering), finalize, reads_accumulators,
-//                     writes_final, q_len, kv_len, block_m, block_n, stages,
-//                     grid (x per sequence and head: y = heads, z = batch at
-//                     launch), block, shared_memory_bytes, registers,
-//                     spill_bytes, stack_frame_bytes, ptx, cubin}]; a
-//                     compute op and its step name the kernel it launches
-//                     ("kernel"); empty with --no-kernels
+//   kernels           [{name, role (forward | backward | backward_dq |
+//                     preprocess | accumulate | finalize), epilogue, pairs[{q,
+//                     kv, mask}] (local chunk numbering), finalize, zero,
+//                     deterministic, reads_accumulators, writes_final, q_len,
+//                     kv_len, q_rows, kv_rows, stages, grid (x; y and z at
+//                     launch: heads or kv_heads, batch), block,
+//                     shared_memory_bytes, registers, spill_bytes,
+//                     stack_frame_bytes, ptx, cubin}]; a compute op and its
+//                     step name the kernel it launches ("kernel", and
+//                     "dq_kernel" in a deterministic backward); empty with
+//                     --no-kernels
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,16 +74,23 @@ struct KernelEntry {
     std::string mask;
   };
   std::string name;
-  std::string direction;
+  /// forward, backward, backward_dq, preprocess, accumulate or finalize
+  /// (the runtime's ringattn_kernel_role).
+  std::string role;
+  /// Forward: init, merge, init_final or merge_final.
   std::string epilogue;
   std::vector<Pair> pairs;
+  /// Forward: query chunks only finalized. Backward: K/V chunks zeroed.
   std::vector<int64_t> finalize;
+  std::vector<int64_t> zero;
+  bool deterministic = false;
   bool readsAccumulators = false;
   bool writesFinal = false;
   int64_t qLen = 0;
   int64_t kvLen = 0;
-  int64_t blockM = 0;
-  int64_t blockN = 0;
+  /// Rows of the Q (dO, LSE, Delta) and K/V tiles the kernel loads.
+  int64_t qRows = 0;
+  int64_t kvRows = 0;
   int64_t stages = 0;
   std::array<int64_t, 3> grid = {1, 1, 1};
   std::array<int64_t, 3> block = {1, 1, 1};

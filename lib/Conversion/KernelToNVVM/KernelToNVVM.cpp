@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ringattn/Conversion/Passes.h"
+#include "ringattn/Target/Hopper/BackwardKernel.h"
 #include "ringattn/Target/Hopper/ForwardKernel.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -27,9 +28,12 @@ struct ConvertKernelsToNVVMPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<rakernel::ForwardOp> forwards(
-        module.getBody()->getOps<rakernel::ForwardOp>());
-    if (forwards.empty())
+    SmallVector<Operation *> kernels;
+    for (Operation &op : *module.getBody())
+      if (isa<rakernel::ForwardOp, rakernel::BackwardOp, rakernel::BackwardDqOp,
+              rakernel::ElementwiseOp>(op))
+        kernels.push_back(&op);
+    if (kernels.empty())
       return;
     MLIRContext *context = &getContext();
     OpBuilder builder(context);
@@ -43,10 +47,21 @@ struct ConvertKernelsToNVVMPass
         builder, module.getLoc(), "ringattn_kernels",
         builder.getArrayAttr({target}));
     builder.setInsertionPointToStart(&gpuModule.getBodyRegion().front());
-    for (rakernel::ForwardOp forward : forwards) {
-      hopper::buildForwardKernel(builder, forward.getLoc(),
-                                 hopper::ForwardKernelSpec::fromOp(forward));
-      forward.erase();
+    for (Operation *kernel : kernels) {
+      Location loc = kernel->getLoc();
+      if (auto op = dyn_cast<rakernel::ForwardOp>(kernel))
+        hopper::buildForwardKernel(builder, loc,
+                                   hopper::ForwardKernelSpec::fromOp(op));
+      else if (auto op = dyn_cast<rakernel::BackwardOp>(kernel))
+        hopper::buildBackwardKernel(builder, loc,
+                                    hopper::BackwardKernelSpec::fromOp(op));
+      else if (auto op = dyn_cast<rakernel::BackwardDqOp>(kernel))
+        hopper::buildDqKernel(builder, loc, hopper::DqKernelSpec::fromOp(op));
+      else if (auto op = dyn_cast<rakernel::ElementwiseOp>(kernel))
+        hopper::buildElementwiseKernel(
+            builder, loc, op.getSymName().str(), op.getConfig().getConfig(),
+            static_cast<hopper::ElementwiseKind>(op.getKind()));
+      kernel->erase();
     }
   }
 };

@@ -123,7 +123,6 @@ struct Geometry {
 
 constexpr int64_t kProducerRegisters = 40;
 constexpr int64_t kConsumerRegisters = 232;
-constexpr const char *kSharedMemoryName = "ringattn_shared";
 
 } // namespace
 
@@ -189,8 +188,6 @@ private:
   }
 
   LLVM::GlobalOp declareWorkItems();
-  void declareSharedMemory();
-  LLVM::LLVMFuncOp declareFunction();
   void emitPrologue(Block &entry, LLVM::GlobalOp workItems);
   void decodeSegments();
   /// (K/V chunk, tile index in the chunk, diagonal) of the CTA's tile j.
@@ -216,59 +213,16 @@ private:
 };
 
 LLVM::GlobalOp ForwardKernelBuilder::declareWorkItems() {
-  std::vector<WorkItem> items = forwardWorkItems(spec);
   SmallVector<int32_t> packed;
-  for (const WorkItem &item : items)
+  for (const WorkItem &item : forwardWorkItems(spec))
     packed.push_back(static_cast<int32_t>((item.qChunk << 16) | item.qTile));
-  auto tensorType = RankedTensorType::get({(int64_t)packed.size()},
-                                          e.i32Type());
-  auto arrayType = LLVM::LLVMArrayType::get(e.i32Type(), packed.size());
-  return LLVM::GlobalOp::create(
-      e.b, e.loc, arrayType, /*isConstant=*/true, LLVM::Linkage::Internal,
-      spec.name + "_work_items",
-      DenseElementsAttr::get(tensorType, ArrayRef<int32_t>(packed)),
-      /*alignment=*/4, kGlobal);
-}
-
-void ForwardKernelBuilder::declareSharedMemory() {
-  Operation *module = e.b.getInsertionBlock()->getParentOp();
-  if (SymbolTable::lookupSymbolIn(module, kSharedMemoryName))
-    return;
-  auto type = LLVM::LLVMArrayType::get(e.b.getI8Type(), 0);
-  LLVM::GlobalOp::create(e.b, e.loc, type, /*isConstant=*/false,
-                         LLVM::Linkage::External, kSharedMemoryName,
-                         Attribute(), /*alignment=*/1024, kShared);
-}
-
-LLVM::LLVMFuncOp ForwardKernelBuilder::declareFunction() {
-  MLIRContext *context = e.b.getContext();
-  Type generic = e.ptrType(kGeneric), global = e.ptrType(kGlobal);
-  SmallVector<Type> params = {generic, generic, generic, global,
-                              global,  global,  global};
-  auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context),
-                                          params);
-  auto func = LLVM::LLVMFuncOp::create(e.b, e.loc, spec.name, type);
-  func->setAttr("gpu.kernel", UnitAttr::get(context));
-  func->setAttr("nvvm.kernel", UnitAttr::get(context));
-  func->setAttr("nvvm.reqntid",
-                DenseI32ArrayAttr::get(context, {(int32_t)g.threads, 1, 1}));
-  // A register cap at entry, without which ptxas ignores setmaxnreg.
-  func->setAttr("nvvm.minctasm", e.b.getI32IntegerAttr(1));
-  auto tensorMap = LLVM::LLVMArrayType::get(e.b.getI8Type(), 128);
-  for (unsigned i = 0; i < 3; ++i) {
-    func.setArgAttr(i, "llvm.byval", TypeAttr::get(tensorMap));
-    func.setArgAttr(i, "llvm.align", e.b.getI64IntegerAttr(64));
-    func.setArgAttr(i, "nvvm.grid_constant", UnitAttr::get(context));
-  }
-  for (unsigned i = 3; i < 7; ++i)
-    func.setArgAttr(i, "llvm.noalias", UnitAttr::get(context));
-  return func;
+  return e.declareI32Table(spec.name + "_work_items", packed);
 }
 
 void ForwardKernelBuilder::build() {
-  declareSharedMemory();
   LLVM::GlobalOp workItems = declareWorkItems();
-  LLVM::LLVMFuncOp func = declareFunction();
+  LLVM::LLVMFuncOp func =
+      e.declareKernel(spec.name, /*tensorMaps=*/3, /*pointers=*/4, g.threads);
   Block *entry = func.addEntryBlock(e.b);
   OpBuilder::InsertionGuard guard(e.b);
   e.b.setInsertionPointToStart(entry);
@@ -281,16 +235,10 @@ void ForwardKernelBuilder::build() {
   {
     OpBuilder::InsertionGuard inner(e.b);
     e.b.setInsertionPointToStart(&roles.getThenRegion().front());
-    NVVM::SetMaxRegisterOp::create(
-        e.b, e.loc, e.b.getI32IntegerAttr(kProducerRegisters),
-        NVVM::SetMaxRegisterActionAttr::get(e.b.getContext(),
-                                            NVVM::SetMaxRegisterAction::decrease));
+    e.setMaxRegisters(kProducerRegisters, /*increase=*/false);
     emitProducer();
     e.b.setInsertionPointToStart(&roles.getElseRegion().front());
-    NVVM::SetMaxRegisterOp::create(
-        e.b, e.loc, e.b.getI32IntegerAttr(kConsumerRegisters),
-        NVVM::SetMaxRegisterActionAttr::get(e.b.getContext(),
-                                            NVVM::SetMaxRegisterAction::increase));
+    e.setMaxRegisters(kConsumerRegisters, /*increase=*/true);
     emitConsumer();
   }
   LLVM::ReturnOp::create(e.b, e.loc, ValueRange{});
@@ -304,8 +252,7 @@ void ForwardKernelBuilder::emitPrologue(Block &entry, LLVM::GlobalOp workItems) 
   v.lseAcc = entry.getArgument(4);
   v.out = entry.getArgument(5);
   v.lseOut = entry.getArgument(6);
-  v.shared = LLVM::AddressOfOp::create(e.b, e.loc, e.ptrType(kShared),
-                                       kSharedMemoryName);
+  v.shared = e.dynamicSharedMemory();
   v.tid = e.threadIdX();
   v.warpgroup = e.shr(v.tid, e.i32(7));
   v.warpInGroup = e.band(e.shr(v.tid, e.i32(5)), e.i32(3));
@@ -432,31 +379,17 @@ Value ForwardKernelBuilder::emitQK(Value consumer, Value stage) {
   Value qDesc = e.wgmmaDescriptor(qAddr, 16, 1024);
   Value kAddr = e.sharedAddress(stagePtr(g.kOffset, stage, g.kvTileBytes));
   Value kDesc = e.wgmmaDescriptor(kAddr, 16, 1024);
-  MLIRContext *context = e.b.getContext();
-  auto inputType = spec.config.dtype == DType::bf16 ? NVVM::WGMMATypes::bf16
-                                                    : NVVM::WGMMATypes::f16;
-  NVVM::WgmmaFenceAlignedOp::create(e.b, e.loc);
+  bool bf16 = spec.config.dtype == DType::bf16;
+  e.wgmmaFence();
   Value s = LLVM::UndefOp::create(e.b, e.loc, sType);
   for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
     int64_t box = kk / 4, inBox = (kk % 4) * 32;
     Value a = e.advanceDescriptor(qDesc, box * g.bm * 128 + inBox);
     Value b = e.advanceDescriptor(kDesc, box * g.bn * 128 + inBox);
-    s = NVVM::WgmmaMmaAsyncOp::create(
-        e.b, e.loc, sType, s, a, b,
-        NVVM::MMAShapeAttr::get(context, 64, g.bn, 16),
-        NVVM::WGMMATypesAttr::get(context, inputType),
-        NVVM::WGMMATypesAttr::get(context, inputType),
-        NVVM::WGMMATypesAttr::get(context, NVVM::WGMMATypes::f32),
-        NVVM::WGMMAScaleOutAttr::get(context, kk == 0
-                                                  ? NVVM::WGMMAScaleOut::zero
-                                                  : NVVM::WGMMAScaleOut::one),
-        NVVM::WGMMAScaleInAttr::get(context, NVVM::WGMMAScaleIn::one),
-        NVVM::WGMMAScaleInAttr::get(context, NVVM::WGMMAScaleIn::one),
-        NVVM::MMALayoutAttr::get(context, NVVM::MMALayout::row),
-        NVVM::MMALayoutAttr::get(context, NVVM::MMALayout::col),
-        NVVM::MMAIntOverflowAttr());
+    s = e.wgmmaShared(s, a, b, g.bn, bf16, /*overwrite=*/kk == 0,
+                      /*transposeA=*/false, /*transposeB=*/false);
   }
-  NVVM::WgmmaGroupSyncAlignedOp::create(e.b, e.loc);
+  e.wgmmaCommit();
   return createWgmmaWaitTied(e.b, e.loc, 0, {s})[0];
 }
 
@@ -490,13 +423,13 @@ Value ForwardKernelBuilder::emitPV(Value o, ArrayRef<Value> p, Value stage) {
   Value vDesc = e.wgmmaDescriptor(vAddr, g.bn * 128, 1024);
   MmaInputType type = spec.config.dtype == DType::bf16 ? MmaInputType::bf16
                                                        : MmaInputType::f16;
-  NVVM::WgmmaFenceAlignedOp::create(e.b, e.loc);
+  e.wgmmaFence();
   Value one = e.i32(1);
   for (int64_t kk = 0; kk < g.bn / 16; ++kk)
     o = createWgmmaRegisterA(e.b, e.loc, o, p.slice(4 * kk, 4),
                              e.advanceDescriptor(vDesc, kk * 2048), one,
                              g.headDim, type, /*transposeB=*/true);
-  NVVM::WgmmaGroupSyncAlignedOp::create(e.b, e.loc);
+  e.wgmmaCommit();
   return createWgmmaWaitTied(e.b, e.loc, 0, {o})[0];
 }
 
@@ -579,19 +512,10 @@ void ForwardKernelBuilder::emitConsumer() {
     for (int h = 0; h < 2; ++h)
       lNew[h] = e.fma(l[h], alpha[h], rowSum[h]);
     // Pack P into 16-bit pairs: the register A operand of P V.
-    Type halfType = spec.config.dtype == DType::bf16
-                        ? Type(e.b.getBF16Type())
-                        : Type(e.b.getF16Type());
-    auto pairType = VectorType::get({2}, e.f32Type());
-    auto halfPairType = VectorType::get({2}, halfType);
     SmallVector<Value> packed;
-    for (int64_t i = 0, n = p.size(); i < n; i += 2) {
-      Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
-      pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, p[i], e.i32(0));
-      pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, p[i + 1], e.i32(1));
-      Value half = LLVM::FPTruncOp::create(e.b, e.loc, halfPairType, pair);
-      packed.push_back(LLVM::BitcastOp::create(e.b, e.loc, e.i32Type(), half));
-    }
+    for (int64_t i = 0, n = p.size(); i < n; i += 2)
+      packed.push_back(
+          e.packHalves(p[i], p[i + 1], spec.config.dtype == DType::bf16));
     // Rescale O by alpha before accumulating this tile.
     SmallVector<Value> ov = e.unpack(o);
     for (int64_t i = 0, n = ov.size(); i < n; ++i)

@@ -2,6 +2,9 @@
 
 #include "KernelEmitter.h"
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+
 using namespace mlir;
 using namespace mlir::ringattn::hopper;
 
@@ -148,4 +151,125 @@ SmallVector<Value> KernelEmitter::unpack(Value s) {
   for (int64_t i = 0, e = type.getBody().size(); i < e; ++i)
     values.push_back(extract(s, i));
   return values;
+}
+
+namespace {
+constexpr const char *kSharedMemoryName = "ringattn_shared";
+} // namespace
+
+Value KernelEmitter::dynamicSharedMemory() {
+  Operation *module = b.getInsertionBlock()->getParentOp();
+  while (module && !module->hasTrait<OpTrait::SymbolTable>())
+    module = module->getParentOp();
+  if (!SymbolTable::lookupSymbolIn(module, kSharedMemoryName)) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&module->getRegion(0).front());
+    LLVM::GlobalOp::create(b, loc, LLVM::LLVMArrayType::get(b.getI8Type(), 0),
+                           /*isConstant=*/false, LLVM::Linkage::External,
+                           kSharedMemoryName, Attribute(), /*alignment=*/1024,
+                           kShared);
+  }
+  return LLVM::AddressOfOp::create(b, loc, ptrType(kShared), kSharedMemoryName);
+}
+
+LLVM::GlobalOp KernelEmitter::declareI32Table(StringRef name,
+                                              ArrayRef<int32_t> values) {
+  auto tensorType =
+      RankedTensorType::get({static_cast<int64_t>(values.size())}, i32Type());
+  auto arrayType = LLVM::LLVMArrayType::get(i32Type(), values.size());
+  return LLVM::GlobalOp::create(b, loc, arrayType, /*isConstant=*/true,
+                                LLVM::Linkage::Internal, name,
+                                DenseElementsAttr::get(tensorType, values),
+                                /*alignment=*/4, kGlobal);
+}
+
+LLVM::LLVMFuncOp KernelEmitter::declareKernel(StringRef name,
+                                              unsigned tensorMaps,
+                                              unsigned pointers,
+                                              int64_t threads) {
+  MLIRContext *context = b.getContext();
+  SmallVector<Type> params(tensorMaps, ptrType(kGeneric));
+  params.append(pointers, ptrType(kGlobal));
+  auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context),
+                                          params);
+  auto func = LLVM::LLVMFuncOp::create(b, loc, name, type);
+  func->setAttr("gpu.kernel", UnitAttr::get(context));
+  func->setAttr("nvvm.kernel", UnitAttr::get(context));
+  func->setAttr("nvvm.reqntid",
+                DenseI32ArrayAttr::get(context, {(int32_t)threads, 1, 1}));
+  // A register cap at entry, without which ptxas ignores setmaxnreg.
+  func->setAttr("nvvm.minctasm", b.getI32IntegerAttr(1));
+  auto tensorMap = LLVM::LLVMArrayType::get(b.getI8Type(), 128);
+  for (unsigned i = 0; i < tensorMaps; ++i) {
+    func.setArgAttr(i, "llvm.byval", TypeAttr::get(tensorMap));
+    func.setArgAttr(i, "llvm.align", b.getI64IntegerAttr(64));
+    func.setArgAttr(i, "nvvm.grid_constant", UnitAttr::get(context));
+  }
+  for (unsigned i = tensorMaps; i < tensorMaps + pointers; ++i)
+    func.setArgAttr(i, "llvm.noalias", UnitAttr::get(context));
+  return func;
+}
+
+void KernelEmitter::setMaxRegisters(int64_t count, bool increase) {
+  NVVM::SetMaxRegisterOp::create(
+      b, loc, b.getI32IntegerAttr(count),
+      NVVM::SetMaxRegisterActionAttr::get(
+          b.getContext(), increase ? NVVM::SetMaxRegisterAction::increase
+                                   : NVVM::SetMaxRegisterAction::decrease));
+}
+
+void KernelEmitter::namedBarrier(Value id, int64_t threads) {
+  NVVM::BarrierOp::create(b, loc, TypeRange{}, id, i32(threads),
+                          NVVM::BarrierReductionAttr(), Value());
+}
+
+void KernelEmitter::fenceProxyAsyncShared() {
+  NVVM::FenceProxyOp::create(
+      b, loc, NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
+      NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
+}
+
+void KernelEmitter::atomicAddF32(Value ptr, Value value) {
+  LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::fadd, ptr, value,
+                            LLVM::AtomicOrdering::monotonic);
+}
+
+void KernelEmitter::wgmmaFence() { NVVM::WgmmaFenceAlignedOp::create(b, loc); }
+void KernelEmitter::wgmmaCommit() {
+  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+}
+
+Value KernelEmitter::wgmmaShared(Value acc, Value descA, Value descB, int64_t n,
+                                 bool bf16, bool overwrite, bool transposeA,
+                                 bool transposeB) {
+  MLIRContext *context = b.getContext();
+  auto input = bf16 ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
+  // K-major A is "row", K-major B is "col"; the other layout transposes.
+  return NVVM::WgmmaMmaAsyncOp::create(
+      b, loc, acc.getType(), acc, descA, descB,
+      NVVM::MMAShapeAttr::get(context, 64, n, 16),
+      NVVM::WGMMATypesAttr::get(context, input),
+      NVVM::WGMMATypesAttr::get(context, input),
+      NVVM::WGMMATypesAttr::get(context, NVVM::WGMMATypes::f32),
+      NVVM::WGMMAScaleOutAttr::get(context, overwrite
+                                                ? NVVM::WGMMAScaleOut::zero
+                                                : NVVM::WGMMAScaleOut::one),
+      NVVM::WGMMAScaleInAttr::get(context, NVVM::WGMMAScaleIn::one),
+      NVVM::WGMMAScaleInAttr::get(context, NVVM::WGMMAScaleIn::one),
+      NVVM::MMALayoutAttr::get(context, transposeA ? NVVM::MMALayout::col
+                                                   : NVVM::MMALayout::row),
+      NVVM::MMALayoutAttr::get(context, transposeB ? NVVM::MMALayout::row
+                                                   : NVVM::MMALayout::col),
+      NVVM::MMAIntOverflowAttr());
+}
+
+Value KernelEmitter::packHalves(Value lo, Value hi, bool bf16) {
+  Type half = bf16 ? Type(b.getBF16Type()) : Type(b.getF16Type());
+  auto pairType = VectorType::get({2}, f32Type());
+  Value pair = LLVM::UndefOp::create(b, loc, pairType);
+  pair = LLVM::InsertElementOp::create(b, loc, pair, lo, i32(0));
+  pair = LLVM::InsertElementOp::create(b, loc, pair, hi, i32(1));
+  Value halves =
+      LLVM::FPTruncOp::create(b, loc, VectorType::get({2}, half), pair);
+  return LLVM::BitcastOp::create(b, loc, i32Type(), halves);
 }

@@ -128,6 +128,38 @@ public:
   /// `descriptor` advanced by `bytes` (a multiple of 16).
   Value advanceDescriptor(Value descriptor, int64_t bytes);
 
+  // Kernel scaffolding.
+  /// The dynamic shared memory (declared once per gpu.module, 1024-aligned).
+  Value dynamicSharedMemory();
+  /// A constant i32 table in global memory.
+  LLVM::GlobalOp declareI32Table(StringRef name, ArrayRef<int32_t> values);
+  /// A kernel taking `tensorMaps` CUtensorMaps by value (128 bytes, 64-byte
+  /// aligned, grid constants), then `pointers` global pointers, launched with
+  /// `threads` threads (a register cap at entry, so setmaxnreg is honoured).
+  LLVM::LLVMFuncOp declareKernel(StringRef name, unsigned tensorMaps,
+                                 unsigned pointers, int64_t threads);
+  /// setmaxnreg, executed by a whole warpgroup.
+  void setMaxRegisters(int64_t count, bool increase);
+  /// `bar.sync id, threads`: a named barrier among `threads` threads.
+  void namedBarrier(Value id, int64_t threads);
+  /// Orders this thread's shared-memory stores before later async-proxy
+  /// (wgmma, TMA) reads of them.
+  void fenceProxyAsyncShared();
+  /// Atomic fp32 add to global memory (red.global.add.f32).
+  void atomicAddF32(Value ptr, Value value);
+
+  // wgmma.
+  void wgmmaFence();
+  void wgmmaCommit();
+  /// One wgmma m64nNk16 with both operands in shared memory: `acc` (an f32
+  /// struct of N/2) plus A (descA) times B (descB). `overwrite` ignores acc
+  /// (scale-d 0); `transposeA`/`transposeB` read an MN-major operand.
+  Value wgmmaShared(Value acc, Value descA, Value descB, int64_t n,
+                    bool bf16, bool overwrite, bool transposeA,
+                    bool transposeB);
+  /// Two f32 values as one register of 16-bit pairs (bf16 or f16).
+  Value packHalves(Value lo, Value hi, bool bf16);
+
   // Structs.
   Value zeros(LLVM::LLVMStructType type);
   Value extract(Value s, int64_t index) {

@@ -58,9 +58,20 @@ RINGATTN_API ringattn_status ringattn_module_load(const char *cubin_path,
                                                   ringattn_module **module);
 RINGATTN_API ringattn_status ringattn_module_unload(ringattn_module *module);
 
-/* One generated forward kernel, as manifest.json describes it. */
-typedef struct ringattn_forward_kernel {
+/* What a generated kernel does (manifest.json "role"). */
+typedef enum ringattn_kernel_role {
+  RINGATTN_KERNEL_FORWARD = 0,
+  RINGATTN_KERNEL_BACKWARD = 1,    /* dK, dV (and dQ with atomics) */
+  RINGATTN_KERNEL_BACKWARD_DQ = 2, /* dQ of the deterministic backward */
+  RINGATTN_KERNEL_PREPROCESS = 3,  /* Delta = rowsum(dO * O), dQ acc = 0 */
+  RINGATTN_KERNEL_ACCUMULATE = 4,  /* dK/dV accumulator += partial */
+  RINGATTN_KERNEL_FINALIZE = 5     /* dQ, dK, dV in the input dtype */
+} ringattn_kernel_role;
+
+/* One generated kernel, as manifest.json describes it. */
+typedef struct ringattn_kernel {
   const char *name;
+  ringattn_kernel_role role;
   int64_t grid_x;       /* CTAs per (head, batch) */
   int64_t block;        /* threads per CTA */
   int64_t shared_bytes; /* dynamic shared memory */
@@ -70,11 +81,11 @@ typedef struct ringattn_forward_kernel {
   int64_t kv_heads;
   int64_t head_dim;
   ringattn_dtype dtype;
-  int64_t block_m; /* query rows per CTA (TMA box of Q) */
-  int64_t block_n; /* key rows per tile (TMA box of K and V) */
-  int reads_accumulators; /* epilogue merge or merge_final */
-  int writes_final;       /* epilogue init_final or merge_final */
-} ringattn_forward_kernel;
+  int64_t q_rows;  /* rows of the Q (and dO, LSE, Delta) tiles it loads */
+  int64_t kv_rows; /* rows of the K and V tiles it loads */
+  int reads_accumulators; /* forward: epilogue merge or merge_final */
+  int writes_final;       /* forward: epilogue init_final or merge_final */
+} ringattn_kernel;
 
 /* The tensors of one forward step: q, k, v (16-byte aligned) and out in the
  * kernel's dtype; o_acc, lse_acc and lse in fp32. The accumulators are read
@@ -94,10 +105,52 @@ typedef struct ringattn_forward_args {
 
 /* Launches one forward step kernel on `stream` (a CUstream; 0 = the legacy
  * default stream). */
-RINGATTN_API ringattn_status
-ringattn_launch_forward(ringattn_module *module,
-                        const ringattn_forward_kernel *kernel,
-                        const ringattn_forward_args *args, void *stream);
+RINGATTN_API ringattn_status ringattn_launch_forward(
+    ringattn_module *module, const ringattn_kernel *kernel,
+    const ringattn_forward_args *args, void *stream);
+
+/* The tensors of one backward step: q, k, v, dout (16-byte aligned, input
+ * dtype), the final lse and delta (fp32 [batch, heads, q_len], 16-byte
+ * aligned), the fp32 dQ accumulator (dq_acc, like q) and the step's fp32
+ * dK and dV outputs for the visiting shard (like k; overwritten). */
+typedef struct ringattn_backward_args {
+  const void *q;
+  const void *k;
+  const void *v;
+  const void *dout;
+  const float *lse;
+  const float *delta;
+  float *dq_acc;
+  float *dk;
+  float *dv;
+  int64_t batch;
+} ringattn_backward_args;
+
+/* Launches a backward step kernel (role BACKWARD: dq_acc, dk, dv; role
+ * BACKWARD_DQ: dq_acc only). */
+RINGATTN_API ringattn_status ringattn_launch_backward(
+    ringattn_module *module, const ringattn_kernel *kernel,
+    const ringattn_backward_args *args, void *stream);
+
+/* Role PREPROCESS: delta = rowsum(dout * out) and dq_acc = 0, once per rank
+ * before the first backward step. */
+RINGATTN_API ringattn_status ringattn_launch_preprocess(
+    ringattn_module *module, const ringattn_kernel *kernel, const void *out,
+    const void *dout, float *delta, float *dq_acc, int64_t batch,
+    void *stream);
+
+/* Role ACCUMULATE: dst += src over a dK/dV buffer of 2 * batch * kv_len *
+ * kv_heads * head_dim floats (dK of every sequence, then dV). */
+RINGATTN_API ringattn_status ringattn_launch_accumulate(
+    ringattn_module *module, const ringattn_kernel *kernel, float *dst,
+    const float *src, int64_t batch, void *stream);
+
+/* Role FINALIZE: dq = scale * dq_acc, dk = dk_acc, dv = dv_acc, in the input
+ * dtype. */
+RINGATTN_API ringattn_status ringattn_launch_finalize(
+    ringattn_module *module, const ringattn_kernel *kernel,
+    const float *dq_acc, const float *dk_acc, const float *dv_acc, void *dq,
+    void *dk, void *dv, int64_t batch, void *stream);
 
 #ifdef __cplusplus
 } /* extern "C" */

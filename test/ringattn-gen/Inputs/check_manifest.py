@@ -181,25 +181,38 @@ def check_case(manifest, case):
 
 
 def check_kernels(manifest):
-    """Every forward compute names a kernel the manifest describes (or, with
-    --no-kernels, none does), and every kernel is sane: one CTA grid row per
-    head, no spills, its files listed."""
+    """Every compute names a kernel the manifest describes (or, with
+    --no-kernels, none does); every kernel is launched by some step (the
+    backward's elementwise kernels by role) and is sane: one CTA row per head,
+    no spills, its files listed."""
     kernels = {k["name"]: k for k in manifest["kernels"]}
     config = manifest["config"]
     named = set()
-    for entry in manifest["forward"]["ranks"]:
-        for step in entry["steps"]:
-            if step["pairs"]:
-                expect((step["kernel"] is None) == (not kernels),
-                       "a forward step names a kernel iff kernels exist")
-            if step["kernel"] is not None:
-                expect(step["kernel"] in kernels,
-                       "step kernel %s is described" % step["kernel"])
-                named.add(step["kernel"])
-    expect(named == set(kernels), "every kernel is launched somewhere")
+    for direction, keys in (("forward", ("kernel",)),
+                            ("backward", ("kernel", "dq_kernel"))):
+        for entry in manifest[direction]["ranks"]:
+            for step in entry["steps"]:
+                if step["pairs"]:
+                    expect((step["kernel"] is None) == (not kernels),
+                           "a step names a kernel iff kernels exist")
+                for key in keys:
+                    if step.get(key) is not None:
+                        expect(step[key] in kernels,
+                               "step kernel %s is described" % step[key])
+                        named.add(step[key])
+    roles = {k["role"] for k in kernels.values()}
+    if kernels:
+        expect({"forward", "backward", "preprocess", "accumulate",
+                "finalize"} <= roles, "every kernel role is generated")
+    launched_by_role = {k for k, v in kernels.items()
+                        if v["role"] in ("preprocess", "accumulate", "finalize")}
+    expect(named | launched_by_role == set(kernels),
+           "every kernel is launched somewhere")
     for k in kernels.values():
-        expect(k["grid"][1] == config["heads"] and k["grid"][0] >= 1,
-               "kernel grid: work items x heads")
+        heads = config["kv_heads"] if k["role"] == "backward" else config["heads"]
+        if k["role"] in ("forward", "backward", "backward_dq"):
+            expect(k["grid"][1] == heads and k["grid"][0] >= 1,
+                   "kernel grid: work items x heads")
         expect(k["registers"] > 0 and k["spill_bytes"] == 0,
                "kernel %s uses registers and spills none" % k["name"])
         expect(k["shared_memory_bytes"] <= 232448, "shared memory fits")

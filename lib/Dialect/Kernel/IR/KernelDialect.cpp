@@ -53,13 +53,33 @@ void mlir::rakernel::printEpilogue(OpAsmPrinter &printer, Operation *,
   printer << stringifyEpilogue(epilogue.getValue());
 }
 
+ParseResult mlir::rakernel::parseElementwiseKind(OpAsmParser &parser,
+                                                 ElementwiseKindAttr &kind) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<ElementwiseKind> value = symbolizeElementwiseKind(keyword);
+  if (!value)
+    return parser.emitError(loc)
+           << "unknown elementwise kernel '" << keyword
+           << "' (preprocess, accumulate, finalize)";
+  kind = ElementwiseKindAttr::get(parser.getContext(), *value);
+  return success();
+}
+
+void mlir::rakernel::printElementwiseKind(OpAsmPrinter &printer, Operation *,
+                                          ElementwiseKindAttr kind) {
+  printer << stringifyElementwiseKind(kind.getValue());
+}
+
 LogicalResult TileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t m, int64_t n, int64_t stages,
                                int64_t consumers) {
-  if (consumers < 1 || m % (64 * consumers) != 0)
-    return emitError() << "tile m = " << m << " must be a multiple of 64 rows "
-                       << "per consumer warpgroup (consumers = " << consumers
-                       << ")";
+  // Each consumer warpgroup computes one m64 wgmma block of query rows.
+  if (consumers < 1 || m != 64 * consumers)
+    return emitError() << "tile m = " << m << " must be 64 rows per consumer "
+                       << "warpgroup (consumers = " << consumers << ")";
   if (n < 16 || n > 256 || n % 16 != 0)
     return emitError() << "tile n = " << n
                        << " must be a multiple of 16 in [16, 256]";
@@ -68,20 +88,33 @@ LogicalResult TileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+/// Checks the local chunk pairs of a kernel op.
+static LogicalResult verifyPairs(Operation *op, ArrayAttr pairs,
+                                 int64_t chunks) {
+  for (PairAttr pair : pairs.getAsRange<PairAttr>()) {
+    if (pair.getQ() < 0 || pair.getQ() >= chunks || pair.getKv() < 0 ||
+        pair.getKv() >= chunks)
+      return op->emitOpError()
+             << "pair (q " << pair.getQ() << ", kv " << pair.getKv()
+             << ") out of range: a rank holds " << chunks << " chunk(s)";
+    if (pair.getMask() == MaskKind::hidden)
+      return op->emitOpError()
+             << "hidden pairs compute nothing; prune them first";
+  }
+  return success();
+}
+
+/// The local chunks of a rank under `config`.
+static int64_t localChunks(ringattn::ConfigAttr config) {
+  return ringattn::chunksOfRank(config.getConfig(), 0).size();
+}
+
 LogicalResult ForwardOp::verify() {
-  ringattn::AttentionConfig config = getConfig().getConfig();
-  int64_t qChunks = ringattn::chunksOfRank(config, 0).size();
+  int64_t qChunks = localChunks(getConfig());
   if (getPairs().empty() && getFinalize().empty())
     return emitOpError() << "has neither pairs nor chunks to finalize";
-  for (PairAttr pair : getPairs().getAsRange<PairAttr>()) {
-    if (pair.getQ() < 0 || pair.getQ() >= qChunks || pair.getKv() < 0 ||
-        pair.getKv() >= qChunks)
-      return emitOpError() << "pair (q " << pair.getQ() << ", kv "
-                           << pair.getKv() << ") out of range: a rank holds "
-                           << qChunks << " chunk(s)";
-    if (pair.getMask() == MaskKind::hidden)
-      return emitOpError() << "hidden pairs compute nothing; prune them first";
-  }
+  if (failed(verifyPairs(*this, getPairs(), qChunks)))
+    return failure();
   bool last = getEpilogue() == Epilogue::init_final ||
               getEpilogue() == Epilogue::merge_final;
   if (!getFinalize().empty() && !last)
@@ -95,4 +128,26 @@ LogicalResult ForwardOp::verify() {
                              << " also has a pair";
   }
   return success();
+}
+
+LogicalResult BackwardOp::verify() {
+  int64_t chunks = localChunks(getConfig());
+  if (getPairs().empty() && getZero().empty())
+    return emitOpError() << "has neither pairs nor chunks to zero";
+  if (failed(verifyPairs(*this, getPairs(), chunks)))
+    return failure();
+  for (int64_t chunk : getZero()) {
+    if (chunk < 0 || chunk >= chunks)
+      return emitOpError() << "zero chunk " << chunk << " out of range";
+    for (PairAttr pair : getPairs().getAsRange<PairAttr>())
+      if (pair.getKv() == chunk)
+        return emitOpError() << "zero chunk " << chunk << " also has a pair";
+  }
+  return success();
+}
+
+LogicalResult BackwardDqOp::verify() {
+  if (getPairs().empty())
+    return emitOpError() << "has no pairs";
+  return verifyPairs(*this, getPairs(), localChunks(getConfig()));
 }

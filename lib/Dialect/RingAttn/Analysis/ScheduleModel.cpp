@@ -88,6 +88,8 @@ ScheduleModel mlir::ringattn::buildScheduleModel(ScheduleOp op) {
             instr.fusedCombine = compute.getCombine();
             if (auto kernel = compute.getKernel())
               instr.kernel = kernel->str();
+            if (auto dqKernel = compute.getDqKernel())
+              instr.dqKernel = dqKernel->str();
             for (PairOp pair : compute.getPairs()) {
               instr.pairs.push_back({static_cast<int64_t>(pair.getQ()),
                                      static_cast<int64_t>(pair.getKv()),

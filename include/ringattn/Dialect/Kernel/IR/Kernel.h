@@ -30,6 +30,11 @@ namespace mlir::rakernel {
 /// The epilogue keyword of rakernel.forward (custom assembly directive).
 ParseResult parseEpilogue(OpAsmParser &parser, EpilogueAttr &epilogue);
 void printEpilogue(OpAsmPrinter &printer, Operation *op, EpilogueAttr epilogue);
+/// The kind keyword of rakernel.elementwise.
+ParseResult parseElementwiseKind(OpAsmParser &parser,
+                                 ElementwiseKindAttr &kind);
+void printElementwiseKind(OpAsmPrinter &printer, Operation *op,
+                          ElementwiseKindAttr kind);
 } // namespace mlir::rakernel
 
 #define GET_OP_CLASSES

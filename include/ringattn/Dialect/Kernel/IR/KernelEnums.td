@@ -19,4 +19,14 @@ def RAKernel_EpilogueKind : I32EnumAttr<"Epilogue",
   let cppNamespace = "::mlir::rakernel";
   let genSpecializedAttr = 0;
 }
+def RAKernel_ElementwiseKindEnum : I32EnumAttr<"ElementwiseKind",
+    "the elementwise kernels of the backward", [
+      I32EnumAttrCase<"preprocess", 0>,
+      I32EnumAttrCase<"accumulate", 1>,
+      I32EnumAttrCase<"finalize", 2>
+    ]> {
+  let cppNamespace = "::mlir::rakernel";
+  let genSpecializedAttr = 0;
+}
+
 #endif // RAKERNEL_ENUMS_TD

@@ -60,7 +60,8 @@ def RAKernel_TileAttr : AttrDef<RAKernel_Dialect, "Tile"> {
   let description = [{
     `m` query rows per CTA, `n` key rows per K/V tile, `stages` K/V tiles in
     flight in shared memory, `consumers` warpgroups doing the math (each owns
-    m / consumers query rows; one more warpgroup loads tiles with TMA).
+    64 query rows, so m = 64 * consumers; one more warpgroup loads tiles with
+    TMA).
 
     ```mlir
     #rakernel.tile<m = 128, n = 128, stages = 2, consumers = 2>
@@ -74,6 +75,8 @@ def RAKernel_TileAttr : AttrDef<RAKernel_Dialect, "Tile"> {
 
 def RAKernel_EpilogueAttr
     : EnumAttr<RAKernel_Dialect, RAKernel_EpilogueKind, "epilogue">;
+def RAKernel_ElementwiseKindAttr
+    : EnumAttr<RAKernel_Dialect, RAKernel_ElementwiseKindEnum, "elementwise_kind">;
 
 def RAKernel_ForwardOp : Op<RAKernel_Dialect, "forward", [Symbol]> {
   let summary = "a fused forward kernel of one ring step";
@@ -112,6 +115,84 @@ def RAKernel_ForwardOp : Op<RAKernel_Dialect, "forward", [Symbol]> {
     attr-dict
   }];
   let hasVerifier = 1;
+}
+
+def RAKernel_BackwardOp : Op<RAKernel_Dialect, "backward", [Symbol]> {
+  let summary = "a fused backward kernel of one ring step";
+  let description = [{
+    For every K/V tile of the chunks in `pairs` (one CTA per tile, K/V head
+    and batch), visits every query tile the pairs pair with it, for every
+    query head of the K/V head's group, and computes dK and dV of the tile
+    (overwriting the step's fp32 partial; the K/V chunks in `zero` have no
+    pair and get zeros) and, unless `deterministic`, adds dQ to the rank's
+    fp32 accumulator with atomics. P is recomputed from the final LSE;
+    Delta = rowsum(dO * O) comes from the preprocess kernel. Tile: `m` K/V
+    rows per CTA, `n` query rows per streamed tile.
+
+    Lowers to a kernel with parameters (tmaQ, tmaK, tmaV, tmadO, tmaLSE,
+    tmaDelta; dqAcc, dk, dv) and grid (work items, kv_heads, batch).
+
+    ```mlir
+    rakernel.backward @bwd_0 config <cp = 2, seq = 8192, heads = 32,
+        kv_heads = 4, head_dim = 128, dtype = bf16, layout = zigzag,
+        causal = true>
+      pairs [#rakernel.pair<q = 1, kv = 0, full>] zero [1]
+      tile <m = 128, n = 64, stages = 2, consumers = 2>
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       RAKernel_ConfigAttr:$config,
+                       TypedArrayAttrBase<RAKernel_PairAttr, "chunk pairs">:$pairs,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$zero,
+                       UnitAttr:$deterministic,
+                       RAKernel_TileAttr:$tile);
+  let assemblyFormat = [{
+    $sym_name `config` $config `pairs` $pairs (`zero` $zero^)?
+    (`deterministic` $deterministic^)? `tile` $tile attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def RAKernel_BackwardDqOp : Op<RAKernel_Dialect, "backward_dq", [Symbol]> {
+  let summary = "the deterministic dQ kernel of one backward ring step";
+  let description = [{
+    For every query tile of the chunks in `pairs` (one CTA per tile, query
+    head and batch), walks the K/V tiles of its pairs, recomputes P and dS
+    and adds dQ = dS K to the rank's fp32 accumulator without atomics: run
+    after a `deterministic` rakernel.backward, the backward is bit-identical
+    run to run. Tile: `m` query rows per CTA, `n` K/V rows per tile.
+
+    ```mlir
+    rakernel.backward_dq @dq_0 config <...> pairs [...]
+      tile <m = 128, n = 64, stages = 2, consumers = 2>
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       RAKernel_ConfigAttr:$config,
+                       TypedArrayAttrBase<RAKernel_PairAttr, "chunk pairs">:$pairs,
+                       RAKernel_TileAttr:$tile);
+  let assemblyFormat = "$sym_name `config` $config `pairs` $pairs `tile` $tile attr-dict";
+  let hasVerifier = 1;
+}
+
+def RAKernel_ElementwiseOp : Op<RAKernel_Dialect, "elementwise", [Symbol]> {
+  let summary = "an elementwise kernel of the backward";
+  let description = [{
+    `preprocess`: Delta = rowsum(dO * O) in fp32 for every local row and
+    query head, and the dQ accumulator zeroed (once per rank, before the
+    first backward step). `accumulate`: dst += src over a fp32 dK/dV buffer
+    (the partial into the travelling accumulator). `finalize`: dQ = scale *
+    dQ accumulator, dK and dV from the accumulator that came home, in the
+    input dtype.
+
+    ```mlir
+    rakernel.elementwise @bwd_preprocess config <...> preprocess
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       RAKernel_ConfigAttr:$config,
+                       RAKernel_ElementwiseKindAttr:$kind);
+  let assemblyFormat = "$sym_name `config` $config custom<ElementwiseKind>($kind) attr-dict";
 }
 
 #endif // RAKERNEL_OPS_TD

@@ -67,8 +67,10 @@ struct Instr {
   llvm::SmallVector<Operation *, 4> pairOps;
   /// Compute (forward): the combine is fused into the epilogue.
   bool fusedCombine = false;
-  /// Compute: the kernel it launches (`launch @name`), once lowered.
+  /// Compute: the kernel it launches (`launch @name`), once lowered, and the
+  /// deterministic backward's dQ kernel (`launch_dq @name`).
   std::string kernel;
+  std::string dqKernel;
 
   bool isPost() const { return kind == InstrKind::Send || kind == InstrKind::Recv; }
   /// A short description, e.g. "send kv_ring[0] to 1 (hop 2)".

@@ -297,7 +297,8 @@ def RingAttn_ComputeOp : RingAttn_Op<"compute", [
     epilogue when `combine` is set. Backward: accumulates dQ locally and writes
     the step's partial dK/dV of the visiting shard to `dkv` (overwriting it).
     Lowers to one fused kernel launch; `launch @k` names the kernel-level op
-    (rakernel) it launches, once ringattn-lower-to-kernels has run.
+    (rakernel) it launches, once ringattn-lower-to-kernels has run, and
+    `launch_dq @d` the deterministic backward's separate dQ kernel.
 
     ```mlir
     ringattn.compute step 1 kv(kv_ring[0]) dkv(dkv_partial[0]) {
@@ -309,11 +310,12 @@ def RingAttn_ComputeOp : RingAttn_Op<"compute", [
   let arguments = (ins I64Attr:$step, RingAttn_BufferAttr:$kv,
                        OptionalAttr<RingAttn_BufferAttr>:$dkv,
                        UnitAttr:$combine,
-                       OptionalAttr<FlatSymbolRefAttr>:$kernel);
+                       OptionalAttr<FlatSymbolRefAttr>:$kernel,
+                       OptionalAttr<FlatSymbolRefAttr>:$dq_kernel);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     `step` $step `kv` `(` custom<Buffer>($kv) `)` `` custom<OptionalDkv>($dkv)
-    (`combine` $combine^)? (`launch` $kernel^)?
+    (`combine` $combine^)? (`launch` $kernel^)? (`launch_dq` $dq_kernel^)?
     attr-dict-with-keyword $body
   }];
   let hasVerifier = 1;

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Times generated single-GPU (cp = 1) attention against PyTorch SDPA.
+
+For each ringattn-gen output directory (cp = 1): the forward (one launch),
+and the forward + backward (forward, preprocess, the backward step kernel(s),
+finalize), timed with CUDA events (warm-up, then the median of many runs
+rotating over several input sets so that the L2 cache does not serve
+repeats), next to PyTorch SDPA's cuDNN and flash (FA2) backends on the same
+shapes in the same process (forward, and forward + autograd backward).
+FLOPs: 4*S^2*D*Hq per sequence, halved for causal; forward + backward 3.5x.
+`--repeats` whole measurements; the median is reported. Prints a table and
+writes JSON.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "GPU"))
+import common  # noqa: E402
+
+KEYS = [f"{who}_{what}" for what in ("fwd", "fwdbwd")
+        for who in ("ringattn", "cudnn", "flash")]
+
+
+def time_ms(fn, sets, iters):
+    """Median milliseconds of fn(inputs) over `iters` runs."""
+    for i in range(3):
+        fn(sets[i % len(sets)])
+    torch.cuda.synchronize()
+    times = []
+    for i in range(iters):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn(sets[i % len(sets)])
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def bench(directory, batch, iters, sets_count, backward):
+    gen = common.Generated(directory)
+    c = gen.config
+    assert c["cp"] == 1, "attention_bench times single-GPU (cp = 1) packages"
+    (_, fwd_kernel, _), = gen.forward_launches(0)
+    dtype = common.DTYPES[c["dtype"]]
+    b, s, h, hkv, d = batch, c["seq"], c["heads"], c["kv_heads"], c["head_dim"]
+    dev = "cuda"
+    sets = []
+    for _ in range(sets_count):
+        q = torch.randn(b, s, h, d, device=dev, dtype=dtype)
+        k = torch.randn(b, s, hkv, d, device=dev, dtype=dtype)
+        v = torch.randn(b, s, hkv, d, device=dev, dtype=dtype)
+        dout = torch.randn(b, s, h, d, device=dev, dtype=dtype)
+        sets.append((q, k, v, dout))
+    out = torch.empty(b, s, h, d, device=dev, dtype=dtype)
+    lse = torch.empty(b, h, s, device=dev, dtype=torch.float32)
+    delta = torch.empty(b, h, s, device=dev, dtype=torch.float32)
+    dq_acc = torch.empty(b, s, h, d, device=dev, dtype=torch.float32)
+    acc = torch.empty(2, b, s, hkv, d, device=dev, dtype=torch.float32)
+    grads = (torch.empty_like(out), torch.empty(b, s, hkv, d, device=dev, dtype=dtype),
+             torch.empty(b, s, hkv, d, device=dev, dtype=dtype))
+
+    def ours_fwd(t):
+        gen.launch_forward(fwd_kernel, t[0], t[1], t[2], None, None, out, lse)
+
+    def ours_fwdbwd(t):
+        ours_fwd(t)
+        gen.preprocess(out, t[3], delta, dq_acc)
+        for _, kernel, dq_kernel, _ in gen.backward_launches(0):
+            gen.launch_backward(kernel, t[0], t[1], t[2], t[3], lse, delta,
+                                dq_acc, acc[0], acc[1])
+            if dq_kernel is not None:
+                gen.launch_backward(dq_kernel, t[0], t[1], t[2], t[3], lse, delta,
+                                    dq_acc, None, None)
+        gen.finalize(dq_acc, acc[0], acc[1], *grads)
+
+    sdpa_sets = [tuple(x.transpose(1, 2).detach().requires_grad_(i < 3)
+                       for i, x in enumerate(t)) for t in sets]
+
+    def sdpa_fwd(t):
+        F.scaled_dot_product_attention(t[0], t[1], t[2], is_causal=c["causal"],
+                                       enable_gqa=True)
+
+    def sdpa_fwdbwd(t):
+        for x in t[:3]:
+            x.grad = None
+        F.scaled_dot_product_attention(t[0], t[1], t[2], is_causal=c["causal"],
+                                       enable_gqa=True).backward(t[3])
+
+    flops = 4 * b * s * s * d * h * (0.5 if c["causal"] else 1.0)
+    r = {"dir": os.path.basename(directory.rstrip("/")), "seq": s, "heads": h,
+         "kv_heads": hkv, "head_dim": d, "causal": c["causal"], "batch": b,
+         "flops_fwd": flops}
+    r["ringattn_fwd_ms"] = time_ms(ours_fwd, sets, iters)
+    if backward:
+        r["ringattn_fwdbwd_ms"] = time_ms(ours_fwdbwd, sets, iters)
+    for name, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION),
+                          ("flash", SDPBackend.FLASH_ATTENTION)):
+        with sdpa_kernel(backend):
+            r[f"{name}_fwd_ms"] = time_ms(sdpa_fwd, sdpa_sets, iters)
+            if backward:
+                r[f"{name}_fwdbwd_ms"] = time_ms(sdpa_fwdbwd, sdpa_sets, iters)
+    gen.close()
+    return r
+
+
+def summarize(runs):
+    """Medians over repeats, TFLOP/s and ratios."""
+    r = dict(runs[0])
+    for key in KEYS:
+        ms = [run[f"{key}_ms"] for run in runs if f"{key}_ms" in run]
+        if not ms:
+            continue
+        r[f"{key}_ms"] = statistics.median(ms)
+        r[f"{key}_runs_ms"] = ms
+        factor = 3.5 if key.endswith("fwdbwd") else 1.0
+        r[f"{key}_tflops"] = factor * r["flops_fwd"] / r[f"{key}_ms"] / 1e9
+    for what in ("fwd", "fwdbwd"):
+        if f"ringattn_{what}_tflops" in r:
+            for other in ("cudnn", "flash"):
+                r[f"{what}_vs_{other}"] = (r[f"ringattn_{what}_tflops"] /
+                                           r[f"{other}_{what}_tflops"])
+    return r
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dirs", nargs="+")
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--sets", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-backward", action="store_true")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    rows = [summarize([bench(d, args.batch, args.iters, args.sets,
+                             not args.no_backward) for _ in range(args.repeats)])
+            for d in args.dirs]
+    print(f"device: {torch.cuda.get_device_name()} (TFLOP/s, median of {args.repeats})")
+    print(f"{'case':>16} {'S':>6} {'fwd':>6} {'cuDNN':>6} {'FA2':>6} {'/cuDNN':>7} "
+          f"{'fwd+bwd':>8} {'cuDNN':>6} {'FA2':>6} {'/cuDNN':>7} {'/FA2':>6}")
+    for r in rows:
+        line = (f"{r['dir']:>16} {r['seq']:>6} {r['ringattn_fwd_tflops']:6.0f} "
+                f"{r['cudnn_fwd_tflops']:6.0f} {r['flash_fwd_tflops']:6.0f} "
+                f"{r['fwd_vs_cudnn']:7.3f}")
+        if "ringattn_fwdbwd_tflops" in r:
+            line += (f" {r['ringattn_fwdbwd_tflops']:8.0f} {r['cudnn_fwdbwd_tflops']:6.0f}"
+                     f" {r['flash_fwdbwd_tflops']:6.0f} {r['fwdbwd_vs_cudnn']:7.3f}"
+                     f" {r['fwdbwd_vs_flash']:6.2f}")
+        print(line)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": torch.cuda.get_device_name(),
+                       "torch": torch.__version__,
+                       "cudnn": torch.backends.cudnn.version(),
+                       "repeats": args.repeats, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+//===- BackwardKernel.h - the Hopper backward kernel builders ---*- C++ -*-===//
+//
+// The backward of one ring step, for Hopper (sm_90a), as LLVM + NVVM ops.
+//
+// The main kernel: one CTA per (K/V tile of 128 rows, K/V head, batch). A
+// producer warpgroup loads the K and V tile once and, per query tile of 64
+// rows (for every query head of the K/V head's group), Q, dO, LSE and
+// Delta = rowsum(dO * O) with TMA. Two consumer warpgroups each own 64 K/V
+// rows and keep dK and dV in registers across all query tiles:
+//   S^T = K Q^T, dP^T = V dO^T            (wgmma, operands in shared memory)
+//   P^T = 2^(S^T * scale * log2e - LSE * log2e), masked
+//   dV += P^T dO,  dS^T = P^T * (dP^T - Delta),  dK += dS^T Q
+//                                         (wgmma, P^T and dS^T in registers)
+// and, unless deterministic, dQ += dS K from dS^T staged in shared memory,
+// added to the rank's fp32 dQ accumulator with atomics. dK and dV (dK
+// scaled) overwrite the step's fp32 partial for the visiting shard; K/V
+// chunks without a pair get zeros.
+//
+// The dQ kernel (deterministic mode): one CTA per (query tile of 128 rows,
+// query head, batch) walks the step's K/V tiles, recomputes P and dS, and
+// adds dQ = dS K to the accumulator with plain stores (no float atomics).
+//
+// Elementwise kernels: preprocess (Delta, and zero the dQ accumulator),
+// accumulate (dst += src over a dK/dV buffer), finalize (dQ * scale, dK, dV
+// to the input dtype).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RINGATTN_TARGET_HOPPER_BACKWARDKERNEL_H
+#define RINGATTN_TARGET_HOPPER_BACKWARDKERNEL_H
+
+#include "ringattn/Target/Hopper/ForwardKernel.h"
+
+namespace mlir::ringattn::hopper {
+
+/// What one backward step kernel computes.
+struct BackwardKernelSpec {
+  std::string name;
+  AttentionConfig config;
+  std::vector<LocalPair> pairs;
+  /// K/V chunks (local) no pair reads: their dK/dV partial is zero.
+  std::vector<int64_t> zeroChunks;
+  /// dQ from the dQ kernel instead of atomics in this one.
+  bool deterministic = false;
+  int64_t blockM = 64;
+  int64_t blockN = 128;
+  int64_t stages = 2;
+
+  static BackwardKernelSpec fromOp(rakernel::BackwardOp op);
+};
+
+/// The deterministic dQ kernel of a backward step.
+struct DqKernelSpec {
+  std::string name;
+  AttentionConfig config;
+  std::vector<LocalPair> pairs;
+  int64_t blockM = 128;
+  int64_t blockN = 64;
+  int64_t stages = 2;
+
+  static DqKernelSpec fromOp(rakernel::BackwardDqOp op);
+};
+
+/// A CTA of the main kernel: K/V chunk and tile, and its query-tile visits.
+struct KvWorkItem {
+  int64_t kvChunk;
+  int64_t kvTile;
+  int64_t qTiles;
+};
+std::vector<KvWorkItem> backwardWorkItems(const BackwardKernelSpec &spec);
+ForwardLaunch backwardLaunch(const BackwardKernelSpec &spec);
+ForwardLaunch dqLaunch(const DqKernelSpec &spec);
+
+/// Builds the kernels at the builder's insertion point (in a gpu.module).
+void buildBackwardKernel(OpBuilder &builder, Location loc,
+                         const BackwardKernelSpec &spec);
+void buildDqKernel(OpBuilder &builder, Location loc, const DqKernelSpec &spec);
+
+/// The elementwise kernels of a configuration.
+enum class ElementwiseKind { preprocess, accumulate, finalize };
+struct ElementwiseLaunch {
+  int64_t gridX;
+  int64_t blockThreads;
+};
+ElementwiseLaunch elementwiseLaunch(const AttentionConfig &config,
+                                    ElementwiseKind kind);
+void buildElementwiseKernel(OpBuilder &builder, Location loc,
+                            const std::string &name,
+                            const AttentionConfig &config, ElementwiseKind kind);
+
+} // namespace mlir::ringattn::hopper
+
+#endif // RINGATTN_TARGET_HOPPER_BACKWARDKERNEL_H

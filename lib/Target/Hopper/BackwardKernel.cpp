@@ -1,0 +1,1241 @@
+//===- BackwardKernel.cpp - the Hopper backward kernel builders ------------===//
+//
+// See BackwardKernel.h. The main kernel is organized as it runs: prologue
+// (barriers, work-item and segment decode), producer (K/V once, then Q, dO,
+// LSE, Delta per query tile), consumer (per query tile: S^T and dP^T, P^T,
+// dV, dS^T, dK, dQ) and epilogue (dK, dV stores). The dQ kernel mirrors the
+// forward kernel's shape; the elementwise kernels are plain loops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ringattn/Target/Hopper/BackwardKernel.h"
+#include "ringattn/Schedule/Layout.h"
+#include "ringattn/Target/Hopper/PtxBuilder.h"
+
+#include "KernelEmitter.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ringattn;
+using namespace mlir::ringattn::hopper;
+
+namespace {
+
+constexpr int64_t kProducerRegisters = 24;
+constexpr int64_t kConsumerRegisters = 240;
+/// Named barrier of the two consumer warpgroups (0 is __syncthreads).
+constexpr int64_t kConsumerBarrier = 1;
+// Per-warpgroup named barriers are kConsumerBarrier + 1 + warpgroup.
+
+int64_t alignTo(int64_t value, int64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+std::vector<LocalPair> pairsOf(ArrayAttr pairs) {
+  std::vector<LocalPair> result;
+  for (auto pair : pairs.getAsRange<rakernel::PairAttr>())
+    result.push_back({pair.getQ(), pair.getKv(), pair.getMask()});
+  return result;
+}
+
+/// Fragment geometry of an m64nN f32 accumulator (see ForwardKernel.cpp):
+/// element i of a thread sits in row 16*warp + lane/4 + 8*rowHalf(i), column
+/// 8*(i>>2) + 2*(lane&3) + (i&1).
+int64_t rowHalf(int64_t i) { return (i >> 1) & 1; }
+int64_t columnBase(int64_t i) { return 8 * (i >> 2) + (i & 1); }
+
+/// Fields of the CTA's segment table in shared memory: query chunk,
+/// diagonal, first query tile and count, for segments 0 and 1.
+enum SegmentField : int64_t {
+  kQChunk0,
+  kQChunk1,
+  kDiagonal0,
+  kDiagonal1,
+  kStart0,
+  kStart1,
+  kCount0,
+  kCount1,
+  // Shared-memory addresses of each consumer warpgroup's operands: its 64 K
+  // rows, its 64 V rows, its dQ columns of K (consumer 0, then 1).
+  kOperandAddresses,
+  kSegmentFields = kOperandAddresses + 6
+};
+
+/// A query chunk a K/V chunk is paired with at a step.
+struct QuerySegment {
+  int64_t qChunk;
+  bool diagonal;
+};
+
+std::vector<QuerySegment> querySegmentsOf(const std::vector<LocalPair> &pairs,
+                                          int64_t kvChunk) {
+  std::vector<QuerySegment> segments;
+  for (const LocalPair &pair : pairs)
+    if (pair.kv == kvChunk)
+      segments.push_back({pair.q, pair.mask == MaskKind::diagonal});
+  return segments;
+}
+
+/// Sizes and the shared-memory map of the main backward kernel.
+struct BackwardGeometry {
+  explicit BackwardGeometry(const BackwardKernelSpec &spec) {
+    const AttentionConfig &c = spec.config;
+    chunk = chunkLength(c);
+    localLen = localLength(c);
+    heads = c.heads;
+    kvHeads = c.kvHeads;
+    group = c.groupSize();
+    headDim = c.headDim;
+    boxes = headDim / 64;
+    bm = spec.blockM;
+    bn = spec.blockN;
+    stages = spec.stages;
+    qTiles = (chunk + bm - 1) / bm;
+    kvTiles = (chunk + bn - 1) / bn;
+    kvTileBytes = bn * headDim * 2;
+    qTileBytes = bm * headDim * 2;
+    vectorBytes = bm * 4;
+    stageBytes = alignTo(2 * qTileBytes + 2 * vectorBytes, 1024);
+    kOffset = 0;
+    vOffset = kvTileBytes;
+    stageOffset = 2 * kvTileBytes;
+    dsOffset = stageOffset + stages * stageBytes;
+    dsBytes = bn * bm * 2;
+    barrierOffset = dsOffset + 2 * dsBytes;
+    segmentTableOffset = barrierOffset + 8 * (1 + 2 * stages);
+    sharedBytes = segmentTableOffset + 4 * kSegmentFields;
+    threads = 128 * 3;
+    scaleLog2 = M_LOG2E / std::sqrt(static_cast<double>(headDim));
+  }
+
+  /// First query tile and count a segment visits for K/V tile `kvTile`.
+  std::pair<int64_t, int64_t> qTileRange(const QuerySegment &s,
+                                         int64_t kvTile) const {
+    int64_t start = s.diagonal ? std::min(qTiles, kvTile * bn / bm) : 0;
+    return {start, qTiles - start};
+  }
+
+  int64_t qOffset(int64_t stage) const { return stageOffset + stage * stageBytes; }
+  int64_t kvFullBarrier() const { return barrierOffset; }
+  int64_t qFullBarrier() const { return barrierOffset + 8; }
+  int64_t emptyBarrier() const { return barrierOffset + 8 * (1 + stages); }
+
+  int64_t chunk, localLen, heads, kvHeads, group, headDim, boxes;
+  int64_t bm, bn, stages, qTiles, kvTiles;
+  int64_t kvTileBytes, qTileBytes, vectorBytes, stageBytes;
+  int64_t kOffset, vOffset, stageOffset, dsOffset, dsBytes, barrierOffset;
+  int64_t segmentTableOffset, sharedBytes, threads;
+  double scaleLog2;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Specs, work items, launches
+//===----------------------------------------------------------------------===//
+
+BackwardKernelSpec BackwardKernelSpec::fromOp(rakernel::BackwardOp op) {
+  BackwardKernelSpec spec;
+  spec.name = op.getSymName().str();
+  spec.config = op.getConfig().getConfig();
+  spec.pairs = pairsOf(op.getPairs());
+  llvm::append_range(spec.zeroChunks, op.getZero());
+  spec.deterministic = op.getDeterministic();
+  // The main kernel owns K/V rows (m) and streams query tiles (n).
+  spec.blockN = op.getTile().getM();
+  spec.blockM = op.getTile().getN();
+  spec.stages = op.getTile().getStages();
+  return spec;
+}
+
+DqKernelSpec DqKernelSpec::fromOp(rakernel::BackwardDqOp op) {
+  DqKernelSpec spec;
+  spec.name = op.getSymName().str();
+  spec.config = op.getConfig().getConfig();
+  spec.pairs = pairsOf(op.getPairs());
+  spec.blockM = op.getTile().getM();
+  spec.blockN = op.getTile().getN();
+  spec.stages = op.getTile().getStages();
+  return spec;
+}
+
+std::vector<KvWorkItem>
+mlir::ringattn::hopper::backwardWorkItems(const BackwardKernelSpec &spec) {
+  BackwardGeometry g(spec);
+  std::vector<KvWorkItem> items;
+  int64_t chunks = chunksOfRank(spec.config, 0).size();
+  for (int64_t c = 0; c < chunks; ++c) {
+    std::vector<QuerySegment> segments = querySegmentsOf(spec.pairs, c);
+    if (segments.empty() && !llvm::is_contained(spec.zeroChunks, c))
+      continue;
+    for (int64_t t = 0; t < g.kvTiles; ++t) {
+      int64_t visits = 0;
+      for (const QuerySegment &s : segments)
+        visits += g.qTileRange(s, t).second;
+      items.push_back({c, t, visits * g.group});
+    }
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const KvWorkItem &a, const KvWorkItem &b) {
+                     return a.qTiles > b.qTiles;
+                   });
+  return items;
+}
+
+ForwardLaunch mlir::ringattn::hopper::backwardLaunch(const BackwardKernelSpec &spec) {
+  BackwardGeometry g(spec);
+  return {static_cast<int64_t>(backwardWorkItems(spec).size()), g.threads,
+          g.sharedBytes};
+}
+
+//===----------------------------------------------------------------------===//
+// The main backward kernel
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+class BackwardKernelBuilder {
+public:
+  BackwardKernelBuilder(OpBuilder &builder, Location loc,
+                        const BackwardKernelSpec &spec)
+      : e(builder, loc), spec(spec), g(spec), bf16(spec.config.dtype == DType::bf16) {}
+
+  void build();
+
+private:
+  Value sharedPtr(int64_t offset) { return e.gepBytes(shared, offset); }
+  Value stagePtr(int64_t base, Value stage, int64_t stride) {
+    return e.gep(sharedPtr(base), e.b.getI8Type(), e.mul(stage, e.i32(stride)));
+  }
+
+  void decode(Block &entry, LLVM::GlobalOp workItems);
+  /// Per-iteration facts: query chunk, query tile, head, diagonal.
+  struct Visit {
+    Value qChunk, qTile, head, diagonal;
+  };
+  Visit visitOf(Value it);
+  void emitProducer();
+  void emitConsumer();
+  void emitEpilogue(Value consumer, Value dk, Value dv);
+
+  KernelEmitter e;
+  const BackwardKernelSpec &spec;
+  BackwardGeometry g;
+  bool bf16;
+
+  Value tmaQ, tmaK, tmaV, tmaDO, tmaLse, tmaDelta, dqAcc, dkOut, dvOut;
+  Value shared, tid, warpgroup, warpInGroup, lane;
+  Value kvChunk, kvTile, kvHead, batch;
+  // Segments of this CTA's K/V chunk: query chunk, diagonal, first tile and
+  // count for this K/V tile; and the visits per query head.
+  // The segment fields are decoded once into shared memory and reloaded per
+  // visit, so that they hold no registers across the loops.
+  Value perHead, total;
+  Value segmentField(SegmentField field) {
+    return LLVM::LoadOp::create(
+        e.b, e.loc, e.i32Type(),
+        e.gep(sharedPtr(g.segmentTableOffset), e.i32Type(), e.i32(field)),
+        /*alignment=*/4, /*isVolatile=*/true);
+  }
+};
+
+void BackwardKernelBuilder::build() {
+  SmallVector<int32_t> packed;
+  for (const KvWorkItem &item : backwardWorkItems(spec))
+    packed.push_back(static_cast<int32_t>((item.kvChunk << 16) | item.kvTile));
+  LLVM::GlobalOp workItems = e.declareI32Table(spec.name + "_work_items", packed);
+  LLVM::LLVMFuncOp func =
+      e.declareKernel(spec.name, /*tensorMaps=*/6, /*pointers=*/3, g.threads);
+  Block *entry = func.addEntryBlock(e.b);
+  OpBuilder::InsertionGuard guard(e.b);
+  e.b.setInsertionPointToStart(entry);
+  decode(*entry, workItems);
+
+  auto roles = scf::IfOp::create(e.b, e.loc, e.eq(warpgroup, e.i32(0)),
+                                 /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&roles.getThenRegion().front());
+    e.setMaxRegisters(kProducerRegisters, /*increase=*/false);
+    emitProducer();
+    e.b.setInsertionPointToStart(&roles.getElseRegion().front());
+    e.setMaxRegisters(kConsumerRegisters, /*increase=*/true);
+    emitConsumer();
+  }
+  LLVM::ReturnOp::create(e.b, e.loc, ValueRange{});
+}
+
+void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems) {
+  tmaQ = entry.getArgument(0);
+  tmaK = entry.getArgument(1);
+  tmaV = entry.getArgument(2);
+  tmaDO = entry.getArgument(3);
+  tmaLse = entry.getArgument(4);
+  tmaDelta = entry.getArgument(5);
+  dqAcc = entry.getArgument(6);
+  dkOut = entry.getArgument(7);
+  dvOut = entry.getArgument(8);
+  shared = e.dynamicSharedMemory();
+  tid = e.threadIdX();
+  warpgroup = e.shr(tid, e.i32(7));
+  warpInGroup = e.band(e.shr(tid, e.i32(5)), e.i32(3));
+  lane = e.band(tid, e.i32(31));
+
+  Value table = LLVM::AddressOfOp::create(e.b, e.loc, workItems);
+  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdX()));
+  kvChunk = e.shr(item, e.i32(16));
+  kvTile = e.band(item, e.i32(0xFFFF));
+  kvHead = e.blockIdY();
+  batch = e.blockIdZ();
+
+  // The segments of K/V chunk 0 and 1 are compile-time facts; a diagonal
+  // segment starts at query tile kvTile*bn/bm.
+  Value isBack = e.eq(kvChunk, e.i32(1));
+  Value diagonalStart = e.minu(e.divu(e.mul(kvTile, e.i32(g.bn)), e.i32(g.bm)),
+                               e.i32(g.qTiles));
+  auto field = [&](int64_t index, auto get) {
+    Value perChunk[2];
+    for (int64_t c = 0; c < 2; ++c) {
+      std::vector<QuerySegment> segments = querySegmentsOf(spec.pairs, c);
+      perChunk[c] = get(index < (int64_t)segments.size() ? &segments[index]
+                                                         : nullptr);
+    }
+    return e.select(isBack, perChunk[1], perChunk[0]);
+  };
+  auto qChunkOf = [&](const QuerySegment *s) { return e.i32(s ? s->qChunk : 0); };
+  auto diagonalOf = [&](const QuerySegment *s) {
+    return e.boolean(s && s->diagonal);
+  };
+  auto startOf = [&](const QuerySegment *s) {
+    return s && s->diagonal ? diagonalStart : e.i32(0);
+  };
+  auto countOf = [&](const QuerySegment *s) {
+    if (!s)
+      return e.i32(0);
+    return s->diagonal ? e.sub(e.i32(g.qTiles), diagonalStart) : e.i32(g.qTiles);
+  };
+  Value count0 = field(0, countOf), count1 = field(1, countOf);
+  perHead = e.add(count0, count1);
+  total = e.mul(perHead, e.i32(g.group));
+
+  auto init = scf::IfOp::create(e.b, e.loc, e.eq(tid, e.i32(0)));
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&init.getThenRegion().front());
+    Value kBase = e.sharedAddress(sharedPtr(g.kOffset));
+    Value vBase = e.sharedAddress(sharedPtr(g.vOffset));
+    int64_t dqN = g.headDim / 2;
+    auto dqColumns = [&](int64_t consumer) {
+      int64_t first = consumer * dqN;
+      return e.add(kBase, e.i32(first / 64 * g.bn * 128 + first % 64 * 2));
+    };
+    Value fields[kSegmentFields] = {
+        field(0, qChunkOf), field(1, qChunkOf),
+        arith::ExtUIOp::create(e.b, e.loc, e.i32Type(), field(0, diagonalOf)),
+        arith::ExtUIOp::create(e.b, e.loc, e.i32Type(), field(1, diagonalOf)),
+        field(0, startOf),  field(1, startOf),
+        count0,             count1,
+        kBase,              vBase,
+        dqColumns(0),       e.add(kBase, e.i32(64 * 128)),
+        e.add(vBase, e.i32(64 * 128)), dqColumns(1)};
+    for (int64_t f = 0; f < kSegmentFields; ++f)
+      e.store(fields[f],
+              e.gep(sharedPtr(g.segmentTableOffset), e.i32Type(), e.i32(f)));
+    e.mbarrierInit(sharedPtr(g.kvFullBarrier()), 1);
+    for (int64_t s = 0; s < g.stages; ++s) {
+      e.mbarrierInit(sharedPtr(g.qFullBarrier() + 8 * s), 1);
+      e.mbarrierInit(sharedPtr(g.emptyBarrier() + 8 * s), 8);
+    }
+    NVVM::FenceMbarrierInitOp::create(e.b, e.loc);
+  }
+  e.barrierAll();
+}
+
+BackwardKernelBuilder::Visit BackwardKernelBuilder::visitOf(Value it) {
+  Value headOffset = e.divu(it, perHead);
+  Value r = e.remu(it, perHead);
+  Value count0 = segmentField(kCount0);
+  Value inFirst = e.ult(r, count0);
+  Visit visit;
+  visit.qChunk = e.select(inFirst, segmentField(kQChunk0),
+                          segmentField(kQChunk1));
+  visit.qTile = e.select(inFirst, e.add(segmentField(kStart0), r),
+                         e.add(segmentField(kStart1), e.sub(r, count0)));
+  visit.diagonal = e.ne(e.select(inFirst, segmentField(kDiagonal0),
+                                 segmentField(kDiagonal1)),
+                        e.i32(0));
+  visit.head = e.add(e.mul(kvHead, e.i32(g.group)), headOffset);
+  return visit;
+}
+
+void BackwardKernelBuilder::emitProducer() {
+  Value leader = arith::AndIOp::create(e.b, e.loc, e.eq(warpInGroup, e.i32(0)),
+                                       e.electOne());
+  Value active = arith::AndIOp::create(e.b, e.loc, leader,
+                                       e.ugt(total, e.i32(0)));
+  auto guard = scf::IfOp::create(e.b, e.loc, active);
+  OpBuilder::InsertionGuard inner(e.b);
+  e.b.setInsertionPointToStart(&guard.getThenRegion().front());
+
+  // K and V of this tile, once.
+  Value kvRow = e.add(e.mul(kvChunk, e.i32(g.chunk)), e.mul(kvTile, e.i32(g.bn)));
+  Value kvBar = sharedPtr(g.kvFullBarrier());
+  e.mbarrierArriveExpectTx(kvBar, 2 * g.kvTileBytes);
+  for (int64_t box = 0; box < g.boxes; ++box) {
+    SmallVector<Value> coords = {e.i32(64 * box), kvHead, kvRow, batch};
+    e.tmaLoad(sharedPtr(g.kOffset + box * g.bn * 128), tmaK, coords, kvBar);
+    e.tmaLoad(sharedPtr(g.vOffset + box * g.bn * 128), tmaV, coords, kvBar);
+  }
+
+  // Q, dO, LSE and Delta of every query tile visited.
+  auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), total, e.i32(1));
+  e.b.setInsertionPointToStart(loop.getBody());
+  Value it = loop.getInductionVar();
+  Value stage = e.remu(it, e.i32(g.stages));
+  Value phase = e.band(e.divu(it, e.i32(g.stages)), e.i32(1));
+  e.mbarrierWait(stagePtr(g.emptyBarrier(), stage, 8), e.bxor(phase, e.i32(1)));
+  Visit visit = visitOf(it);
+  Value qRow = e.add(e.mul(visit.qChunk, e.i32(g.chunk)),
+                     e.mul(visit.qTile, e.i32(g.bm)));
+  Value bar = stagePtr(g.qFullBarrier(), stage, 8);
+  e.mbarrierArriveExpectTx(bar, 2 * g.qTileBytes + 2 * g.vectorBytes);
+  Value base = stagePtr(g.stageOffset, stage, g.stageBytes);
+  for (int64_t box = 0; box < g.boxes; ++box) {
+    SmallVector<Value> coords = {e.i32(64 * box), visit.head, qRow, batch};
+    e.tmaLoad(e.gepBytes(base, box * g.bm * 128), tmaQ, coords, bar);
+    e.tmaLoad(e.gepBytes(base, g.qTileBytes + box * g.bm * 128), tmaDO, coords,
+              bar);
+  }
+  SmallVector<Value> rowCoords = {qRow, visit.head, batch};
+  e.tmaLoad(e.gepBytes(base, 2 * g.qTileBytes), tmaLse, rowCoords, bar);
+  e.tmaLoad(e.gepBytes(base, 2 * g.qTileBytes + g.vectorBytes), tmaDelta,
+            rowCoords, bar);
+}
+
+void BackwardKernelBuilder::emitConsumer() {
+  Value consumer = e.sub(warpgroup, e.i32(1));
+  auto accType = e.f32Struct(g.headDim / 2);   // dK, dV: m64 x head_dim
+  auto tileType = e.f32Struct(g.bm / 2);       // S^T, dP^T: m64 x bm
+  int64_t dqN = g.headDim / 2;                 // dQ columns per warpgroup
+  auto dqType = e.f32Struct(dqN / 2);
+  Value scaleLog2 = e.f32(g.scaleLog2);
+  Value log2e = e.f32(M_LOG2E);
+  Value negInf = e.f32(-INFINITY);
+
+  auto waitKv = scf::IfOp::create(e.b, e.loc, e.ugt(total, e.i32(0)));
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&waitKv.getThenRegion().front());
+    e.mbarrierWait(sharedPtr(g.kvFullBarrier()), e.i32(0));
+  }
+  Value rows64 = e.mul(consumer, e.i32(64 * 128));
+  // The operand addresses of this warpgroup, reloaded where used (see
+  // segmentField): its K rows, V rows and dQ columns of K.
+  auto operandAddress = [&](int64_t which) {
+    Value index = e.add(e.mul(consumer, e.i32(3)), e.i32(kOperandAddresses + which));
+    return LLVM::LoadOp::create(
+        e.b, e.loc, e.i32Type(),
+        e.gep(sharedPtr(g.segmentTableOffset), e.i32Type(), index),
+        /*alignment=*/4, /*isVolatile=*/true);
+  };
+
+  // Rows (K/V, within the chunk) of this thread's two fragment rows.
+  Value rowInTile = e.add(e.mul(consumer, e.i32(64)),
+                          e.add(e.mul(warpInGroup, e.i32(16)),
+                                e.shr(lane, e.i32(2))));
+  Value kvRowBase = e.add(e.mul(kvTile, e.i32(g.bn)), rowInTile);
+  Value kvRows[2] = {kvRowBase, e.add(kvRowBase, e.i32(8))};
+  Value colLane = e.mul(e.band(lane, e.i32(3)), e.i32(2));
+
+  SmallVector<Value> init = {e.zeros(accType), e.zeros(accType)};
+  auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), total, e.i32(1), init);
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(loop.getBody());
+    Value it = loop.getInductionVar();
+    Value dk = loop.getRegionIterArgs()[0];
+    Value dv = loop.getRegionIterArgs()[1];
+    Value stage = e.remu(it, e.i32(g.stages));
+    Value phase = e.band(e.divu(it, e.i32(g.stages)), e.i32(1));
+    Visit visit = visitOf(it);
+    e.mbarrierWait(stagePtr(g.qFullBarrier(), stage, 8), phase);
+    Value base = stagePtr(g.stageOffset, stage, g.stageBytes);
+    Value qAddr = e.sharedAddress(base);
+    Value doAddr = e.add(qAddr, e.i32(g.qTileBytes));
+    Value qDescK = e.wgmmaDescriptor(qAddr, 16, 1024);
+    Value doDescK = e.wgmmaDescriptor(doAddr, 16, 1024);
+
+    // S^T = K Q^T and dP^T = V dO^T, two groups in flight.
+    Value kDesc = e.wgmmaDescriptor(operandAddress(0), 16, 1024);
+    Value vDesc = e.wgmmaDescriptor(operandAddress(1), 16, 1024);
+    e.wgmmaFence();
+    Value s = LLVM::UndefOp::create(e.b, e.loc, tileType);
+    Value dp = LLVM::UndefOp::create(e.b, e.loc, tileType);
+    for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
+      int64_t box = kk / 4, inBox = (kk % 4) * 32;
+      s = e.wgmmaShared(s, e.advanceDescriptor(kDesc, box * g.bn * 128 + inBox),
+                        e.advanceDescriptor(qDescK, box * g.bm * 128 + inBox),
+                        g.bm, bf16, kk == 0, false, false);
+    }
+    e.wgmmaCommit();
+    for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
+      int64_t box = kk / 4, inBox = (kk % 4) * 32;
+      dp = e.wgmmaShared(dp,
+                         e.advanceDescriptor(vDesc, box * g.bn * 128 + inBox),
+                         e.advanceDescriptor(doDescK, box * g.bm * 128 + inBox),
+                         g.bm, bf16, kk == 0, false, false);
+    }
+    e.wgmmaCommit();
+    {
+      SmallVector<Value> waited = createWgmmaWaitTied(e.b, e.loc, 0, {s, dp});
+      s = waited[0];
+      dp = waited[1];
+    }
+
+    // Mask entries above the diagonal or past the chunk (K/V rows or query
+    // columns), as -inf so that P is exactly 0 there.
+    Value qFirst = e.mul(visit.qTile, e.i32(g.bm));
+    Value wgLastRow = e.add(e.mul(kvTile, e.i32(g.bn)),
+                            e.add(e.mul(consumer, e.i32(64)), e.i32(63)));
+    Value needsMask = e.ugt(e.add(wgLastRow, e.i32(1)), e.i32(g.chunk));
+    needsMask = arith::OrIOp::create(
+        e.b, e.loc, needsMask, e.ugt(e.add(qFirst, e.i32(g.bm)), e.i32(g.chunk)));
+    needsMask = arith::OrIOp::create(
+        e.b, e.loc, needsMask,
+        arith::AndIOp::create(e.b, e.loc, visit.diagonal,
+                              e.ugt(wgLastRow, qFirst)));
+    auto maskIf = scf::IfOp::create(e.b, e.loc, TypeRange{tileType}, needsMask,
+                                    /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard maskGuard(e.b);
+      e.b.setInsertionPointToStart(&maskIf.getThenRegion().front());
+      SmallVector<Value> values = e.unpack(s);
+      Value colBase = e.add(qFirst, colLane);
+      for (int64_t i = 0, n = values.size(); i < n; ++i) {
+        Value col = e.add(colBase, e.i32(columnBase(i)));
+        Value row = kvRows[rowHalf(i)];
+        Value masked = arith::OrIOp::create(
+            e.b, e.loc, e.uge(col, e.i32(g.chunk)), e.uge(row, e.i32(g.chunk)));
+        masked = arith::OrIOp::create(
+            e.b, e.loc, masked,
+            arith::AndIOp::create(e.b, e.loc, visit.diagonal, e.ugt(row, col)));
+        values[i] = e.select(masked, negInf, values[i]);
+      }
+      scf::YieldOp::create(e.b, e.loc, e.pack(tileType, values));
+      e.b.setInsertionPointToStart(&maskIf.getElseRegion().front());
+      scf::YieldOp::create(e.b, e.loc, s);
+    }
+    SmallVector<Value> sv = e.unpack(maskIf.getResult(0));
+
+    // P^T = 2^(S^T scale log2e - LSE log2e) and dS^T = P^T (dP^T - Delta),
+    // packed as they are made (LSE and Delta of this thread's 16 query
+    // columns; a few registers live at a time).
+    Value lsePtr = e.gepBytes(base, 2 * g.qTileBytes);
+    Value deltaPtr = e.gepBytes(base, 2 * g.qTileBytes + g.vectorBytes);
+    auto pairType = VectorType::get({2}, e.f32Type());
+    SmallVector<Value> dpv = e.unpack(dp);
+    SmallVector<Value> pPacked, dsPacked;
+    for (int64_t k = 0; k < g.bm / 8; ++k) {
+      Value index = e.add(colLane, e.i32(8 * k));
+      Value lse = e.load(pairType, e.gep(lsePtr, e.f32Type(), index));
+      Value del = e.load(pairType, e.gep(deltaPtr, e.f32Type(), index));
+      // Elements 4k .. 4k+3: columns (8k + c, 8k + c + 1) of both rows.
+      for (int64_t h = 0; h < 2; ++h) {
+        Value p[2], ds[2];
+        for (int64_t t = 0; t < 2; ++t) {
+          int64_t i = 4 * k + 2 * h + t;
+          Value l2 = e.fmul(LLVM::ExtractElementOp::create(e.b, e.loc, lse, e.i32(t)),
+                            log2e);
+          Value d = LLVM::ExtractElementOp::create(e.b, e.loc, del, e.i32(t));
+          p[t] = e.exp2(e.fma(sv[i], scaleLog2,
+                              arith::NegFOp::create(e.b, e.loc, l2)));
+          ds[t] = e.fmul(p[t], e.fsub(dpv[i], d));
+        }
+        pPacked.push_back(e.packHalves(p[0], p[1], bf16));
+        dsPacked.push_back(e.packHalves(ds[0], ds[1], bf16));
+      }
+    }
+
+    // dS^T to shared memory (128B-swizzled [K/V row][query column]): the
+    // A operand of dK (this warpgroup's rows) and of dQ (both halves).
+    Value dsBuffer = stagePtr(g.dsOffset, e.band(it, e.i32(1)), g.dsBytes);
+    Value swizzleRow = e.shr(lane, e.i32(2));
+    Value inChunk = e.mul(e.band(lane, e.i32(3)), e.i32(4));
+    for (int64_t k = 0, n = dsPacked.size(); k < n; ++k) {
+      int64_t i = 2 * k;
+      Value row = e.add(rowInTile, e.i32(8 * rowHalf(i)));
+      Value chunk16 = e.bxor(e.i32(i >> 2), swizzleRow);
+      Value offset = e.add(e.add(e.mul(row, e.i32(128)),
+                                 e.mul(chunk16, e.i32(16))),
+                           inChunk);
+      e.store(dsPacked[k], e.gep(dsBuffer, e.b.getI8Type(), offset));
+    }
+    e.fenceProxyAsyncShared();
+    // dQ reads both warpgroups' rows: all 256 consumer threads meet; dK only
+    // this warpgroup's.
+    if (spec.deterministic)
+      e.namedBarrier(e.add(consumer, e.i32(kConsumerBarrier + 1)), 128);
+    else
+      e.namedBarrier(e.i32(kConsumerBarrier), 256);
+    Value dsAddr = e.sharedAddress(dsBuffer);
+
+    // dQ[:, columns of this warpgroup] = dS K (both operands MN-major) first,
+    // so that its atomic adds overlap dV and dK.
+    Value dq;
+    if (!spec.deterministic) {
+      Value dsDesc = e.wgmmaDescriptor(dsAddr, g.bm * 128, 1024);
+      Value kDqDesc = e.wgmmaDescriptor(operandAddress(2), g.bn * 128, 1024);
+      dq = LLVM::UndefOp::create(e.b, e.loc, dqType);
+      e.wgmmaFence();
+      for (int64_t kk = 0; kk < g.bn / 16; ++kk)
+        dq = e.wgmmaShared(dq, e.advanceDescriptor(dsDesc, kk * 2048),
+                           e.advanceDescriptor(kDqDesc, kk * 2048), dqN, bf16,
+                           kk == 0, /*transposeA=*/true, /*transposeB=*/true);
+      e.wgmmaCommit();
+    }
+
+    // dV += P^T dO (P^T from registers, dO the MN-major B operand) and
+    // dK += dS^T Q (dS^T of this warpgroup's rows from shared memory,
+    // K-major; Q MN-major), one group.
+    MmaInputType inputType = bf16 ? MmaInputType::bf16 : MmaInputType::f16;
+    Value doDescMN = e.wgmmaDescriptor(doAddr, g.bm * 128, 1024);
+    Value qDescMN = e.wgmmaDescriptor(qAddr, g.bm * 128, 1024);
+    Value one = e.i32(1);
+    Value dsRowsDesc = e.wgmmaDescriptor(e.add(dsAddr, rows64), 16, 1024);
+    e.wgmmaFence();
+    for (int64_t kk = 0; kk < g.bm / 16; ++kk)
+      dv = createWgmmaRegisterA(e.b, e.loc, dv,
+                                ArrayRef<Value>(pPacked).slice(4 * kk, 4),
+                                e.advanceDescriptor(doDescMN, kk * 2048), one,
+                                g.headDim, inputType, /*transposeB=*/true);
+    for (int64_t kk = 0; kk < g.bm / 16; ++kk)
+      dk = e.wgmmaShared(dk, e.advanceDescriptor(dsRowsDesc, kk * 32),
+                         e.advanceDescriptor(qDescMN, kk * 2048), g.headDim,
+                         bf16, /*overwrite=*/false, /*transposeA=*/false,
+                         /*transposeB=*/true);
+    e.wgmmaCommit();
+
+    if (!spec.deterministic) {
+      // dQ is done (dV and dK may still run): add it to the accumulator.
+      dq = createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0];
+      SmallVector<Value> dqv = e.unpack(dq);
+      Value qRowBase = e.add(qFirst, e.add(e.mul(warpInGroup, e.i32(16)),
+                                           e.shr(lane, e.i32(2))));
+      Value colBase = e.zext64(e.add(e.mul(consumer, e.i32(dqN)), colLane));
+      Value batch64 = e.zext64(batch), head64 = e.zext64(visit.head);
+      for (int64_t h = 0; h < 2; ++h) {
+        Value row = e.add(qRowBase, e.i32(8 * h));
+        auto valid = scf::IfOp::create(e.b, e.loc, e.ult(row, e.i32(g.chunk)));
+        OpBuilder::InsertionGuard rowGuard(e.b);
+        e.b.setInsertionPointToStart(&valid.getThenRegion().front());
+        Value token = e.zext64(e.add(e.mul(visit.qChunk, e.i32(g.chunk)), row));
+        Value rowOffset = e.mul(
+            e.add(e.mul(e.add(e.mul(batch64, e.i64(g.localLen)), token),
+                        e.i64(g.heads)),
+                  head64),
+            e.i64(g.headDim));
+        // One base pointer per row; the columns are immediate offsets.
+        Value rowPtr = e.gep(dqAcc, e.f32Type(), e.add(rowOffset, colBase));
+        for (int64_t i = 0, n = dqv.size(); i < n; ++i)
+          if (rowHalf(i) == h)
+            e.atomicAddF32(e.gep(rowPtr, e.f32Type(), e.i64(columnBase(i))),
+                           dqv[i]);
+      }
+    }
+    // Everything reading this stage (dV, dK, dQ) is done: release it.
+    NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
+    auto release = scf::IfOp::create(e.b, e.loc, e.eq(lane, e.i32(0)));
+    {
+      OpBuilder::InsertionGuard releaseGuard(e.b);
+      e.b.setInsertionPointToStart(&release.getThenRegion().front());
+      e.mbarrierArrive(stagePtr(g.emptyBarrier(), stage, 8));
+    }
+    scf::YieldOp::create(e.b, e.loc, ValueRange{dk, dv});
+  }
+  emitEpilogue(consumer, loop.getResult(0), loop.getResult(1));
+}
+
+void BackwardKernelBuilder::emitEpilogue(Value consumer, Value dk, Value dv) {
+  // dK = scale * sum dS^T Q; both overwrite the step's fp32 partial.
+  Value scale = e.f32(1.0 / std::sqrt(static_cast<double>(g.headDim)));
+  SmallVector<Value> dkv = e.unpack(dk), dvv = e.unpack(dv);
+  Value rowBase = e.add(e.mul(kvTile, e.i32(g.bn)),
+                        e.add(e.mul(consumer, e.i32(64)),
+                              e.add(e.mul(warpInGroup, e.i32(16)),
+                                    e.shr(lane, e.i32(2)))));
+  Value colLane = e.mul(e.band(lane, e.i32(3)), e.i32(2));
+  auto pairType = VectorType::get({2}, e.f32Type());
+  Value batch64 = e.zext64(batch), head64 = e.zext64(kvHead);
+  for (int64_t h = 0; h < 2; ++h) {
+    Value row = e.add(rowBase, e.i32(8 * h));
+    auto valid = scf::IfOp::create(e.b, e.loc, e.ult(row, e.i32(g.chunk)));
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&valid.getThenRegion().front());
+    Value token = e.zext64(e.add(e.mul(kvChunk, e.i32(g.chunk)), row));
+    Value rowOffset = e.mul(
+        e.add(e.mul(e.add(e.mul(batch64, e.i64(g.localLen)), token),
+                    e.i64(g.kvHeads)),
+              head64),
+        e.i64(g.headDim));
+    for (int64_t i = 0, n = dkv.size(); i < n; i += 2) {
+      if (rowHalf(i) != h)
+        continue;
+      Value offset = e.add(rowOffset,
+                           e.zext64(e.add(colLane, e.i32(columnBase(i)))));
+      for (auto [values, out, scaled] :
+           {std::make_tuple(&dkv, dkOut, true), std::make_tuple(&dvv, dvOut, false)}) {
+        Value a = (*values)[i], b = (*values)[i + 1];
+        if (scaled) {
+          a = e.fmul(a, scale);
+          b = e.fmul(b, scale);
+        }
+        Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
+        pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, a, e.i32(0));
+        pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, b, e.i32(1));
+        e.store(pair, e.gep(out, e.f32Type(), offset));
+      }
+    }
+  }
+}
+
+} // namespace
+
+void mlir::ringattn::hopper::buildBackwardKernel(OpBuilder &builder,
+                                                 Location loc,
+                                                 const BackwardKernelSpec &spec) {
+  BackwardKernelBuilder(builder, loc, spec).build();
+}
+
+//===----------------------------------------------------------------------===//
+// The deterministic dQ kernel
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The K/V chunks a query chunk visits (as in the forward kernel).
+struct KvSegment {
+  int64_t kvChunk;
+  bool diagonal;
+};
+
+std::vector<KvSegment> kvSegmentsOf(const std::vector<LocalPair> &pairs,
+                                    int64_t qChunk) {
+  std::vector<KvSegment> segments;
+  for (const LocalPair &pair : pairs)
+    if (pair.q == qChunk)
+      segments.push_back({pair.kv, pair.mask == MaskKind::diagonal});
+  return segments;
+}
+
+struct DqGeometry {
+  explicit DqGeometry(const DqKernelSpec &spec) {
+    const AttentionConfig &c = spec.config;
+    chunk = chunkLength(c);
+    localLen = localLength(c);
+    heads = c.heads;
+    group = c.groupSize();
+    headDim = c.headDim;
+    boxes = headDim / 64;
+    bm = spec.blockM;
+    bn = spec.blockN;
+    stages = spec.stages;
+    qTiles = (chunk + bm - 1) / bm;
+    kvTiles = (chunk + bn - 1) / bn;
+    qTileBytes = bm * headDim * 2;
+    kvTileBytes = bn * headDim * 2;
+    qOffset = 0;
+    doOffset = qTileBytes;
+    lseOffset = 2 * qTileBytes;
+    deltaOffset = lseOffset + bm * 4;
+    kOffset = alignTo(deltaOffset + bm * 4, 1024);
+    vOffset = kOffset + stages * kvTileBytes;
+    barrierOffset = vOffset + stages * kvTileBytes;
+    sharedBytes = barrierOffset + 8 * (1 + 3 * stages);
+    threads = 128 * (1 + bm / 64);
+    scaleLog2 = M_LOG2E / std::sqrt(static_cast<double>(headDim));
+  }
+  int64_t tiles(const KvSegment &s, int64_t qTile) const {
+    if (!s.diagonal)
+      return kvTiles;
+    return (std::min(qTile * bm + bm, chunk) - 1) / bn + 1;
+  }
+  int64_t qFullBarrier() const { return barrierOffset; }
+  int64_t kFullBarrier() const { return barrierOffset + 8; }
+  int64_t vFullBarrier() const { return barrierOffset + 8 * (1 + stages); }
+  int64_t emptyBarrier() const { return barrierOffset + 8 * (1 + 2 * stages); }
+
+  int64_t chunk, localLen, heads, group, headDim, boxes, bm, bn, stages;
+  int64_t qTiles, kvTiles, qTileBytes, kvTileBytes;
+  int64_t qOffset, doOffset, lseOffset, deltaOffset, kOffset, vOffset;
+  int64_t barrierOffset, sharedBytes, threads;
+  double scaleLog2;
+};
+
+std::vector<WorkItem> dqWorkItems(const DqKernelSpec &spec) {
+  DqGeometry g(spec);
+  std::vector<WorkItem> items;
+  int64_t chunks = chunksOfRank(spec.config, 0).size();
+  for (int64_t c = 0; c < chunks; ++c) {
+    std::vector<KvSegment> segments = kvSegmentsOf(spec.pairs, c);
+    if (segments.empty())
+      continue;
+    for (int64_t t = 0; t < g.qTiles; ++t) {
+      int64_t tiles = 0;
+      for (const KvSegment &s : segments)
+        tiles += g.tiles(s, t);
+      items.push_back({c, t, tiles});
+    }
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const WorkItem &a, const WorkItem &b) {
+                     return a.kvTiles > b.kvTiles;
+                   });
+  return items;
+}
+
+class DqKernelBuilder {
+public:
+  DqKernelBuilder(OpBuilder &builder, Location loc, const DqKernelSpec &spec)
+      : e(builder, loc), spec(spec), g(spec),
+        bf16(spec.config.dtype == DType::bf16) {}
+  void build();
+
+private:
+  Value sharedPtr(int64_t offset) { return e.gepBytes(shared, offset); }
+  Value stagePtr(int64_t base, Value stage, int64_t stride) {
+    return e.gep(sharedPtr(base), e.b.getI8Type(), e.mul(stage, e.i32(stride)));
+  }
+  std::tuple<Value, Value, Value> tileOf(Value j) {
+    Value inFirst = e.ult(j, tiles0);
+    return {e.select(inFirst, kvChunk0, kvChunk1),
+            e.select(inFirst, j, e.sub(j, tiles0)),
+            e.select(inFirst, diagonal0, diagonal1)};
+  }
+  void emitProducer();
+  void emitConsumer();
+
+  KernelEmitter e;
+  const DqKernelSpec &spec;
+  DqGeometry g;
+  bool bf16;
+  Value tmaQ, tmaK, tmaV, tmaDO, tmaLse, tmaDelta, dqAcc;
+  Value shared, tid, warpgroup, warpInGroup, lane;
+  Value qChunk, qTile, head, kvHead, batch;
+  Value tiles0, tiles1, kvChunk0, kvChunk1, diagonal0, diagonal1, total;
+};
+
+void DqKernelBuilder::build() {
+  SmallVector<int32_t> packed;
+  for (const WorkItem &item : dqWorkItems(spec))
+    packed.push_back(static_cast<int32_t>((item.qChunk << 16) | item.qTile));
+  LLVM::GlobalOp workItems = e.declareI32Table(spec.name + "_work_items", packed);
+  LLVM::LLVMFuncOp func =
+      e.declareKernel(spec.name, /*tensorMaps=*/6, /*pointers=*/1, g.threads);
+  Block *entry = func.addEntryBlock(e.b);
+  OpBuilder::InsertionGuard guard(e.b);
+  e.b.setInsertionPointToStart(entry);
+  tmaQ = entry->getArgument(0);
+  tmaK = entry->getArgument(1);
+  tmaV = entry->getArgument(2);
+  tmaDO = entry->getArgument(3);
+  tmaLse = entry->getArgument(4);
+  tmaDelta = entry->getArgument(5);
+  dqAcc = entry->getArgument(6);
+  shared = e.dynamicSharedMemory();
+  tid = e.threadIdX();
+  warpgroup = e.shr(tid, e.i32(7));
+  warpInGroup = e.band(e.shr(tid, e.i32(5)), e.i32(3));
+  lane = e.band(tid, e.i32(31));
+  Value table = LLVM::AddressOfOp::create(e.b, e.loc, workItems);
+  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdX()));
+  qChunk = e.shr(item, e.i32(16));
+  qTile = e.band(item, e.i32(0xFFFF));
+  head = e.blockIdY();
+  kvHead = e.divu(head, e.i32(g.group));
+  batch = e.blockIdZ();
+
+  Value isBack = e.eq(qChunk, e.i32(1));
+  Value lastRow = e.sub(e.minu(e.add(e.mul(qTile, e.i32(g.bm)), e.i32(g.bm)),
+                               e.i32(g.chunk)),
+                        e.i32(1));
+  Value diagonalTiles = e.add(e.divu(lastRow, e.i32(g.bn)), e.i32(1));
+  auto field = [&](int64_t index, auto get) {
+    Value perChunk[2];
+    for (int64_t c = 0; c < 2; ++c) {
+      std::vector<KvSegment> segments = kvSegmentsOf(spec.pairs, c);
+      perChunk[c] = get(index < (int64_t)segments.size() ? &segments[index]
+                                                         : nullptr);
+    }
+    return e.select(isBack, perChunk[1], perChunk[0]);
+  };
+  auto tilesOf = [&](const KvSegment *s) {
+    if (!s)
+      return e.i32(0);
+    return s->diagonal ? diagonalTiles : e.i32(g.kvTiles);
+  };
+  auto chunkOf = [&](const KvSegment *s) { return e.i32(s ? s->kvChunk : 0); };
+  auto diagonalOf = [&](const KvSegment *s) { return e.boolean(s && s->diagonal); };
+  tiles0 = field(0, tilesOf);
+  tiles1 = field(1, tilesOf);
+  kvChunk0 = field(0, chunkOf);
+  kvChunk1 = field(1, chunkOf);
+  diagonal0 = field(0, diagonalOf);
+  diagonal1 = field(1, diagonalOf);
+  total = e.add(tiles0, tiles1);
+
+  auto init = scf::IfOp::create(e.b, e.loc, e.eq(tid, e.i32(0)));
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&init.getThenRegion().front());
+    e.mbarrierInit(sharedPtr(g.qFullBarrier()), 1);
+    for (int64_t s = 0; s < g.stages; ++s) {
+      e.mbarrierInit(sharedPtr(g.kFullBarrier() + 8 * s), 1);
+      e.mbarrierInit(sharedPtr(g.vFullBarrier() + 8 * s), 1);
+      e.mbarrierInit(sharedPtr(g.emptyBarrier() + 8 * s), 4 * (g.bm / 64));
+    }
+    NVVM::FenceMbarrierInitOp::create(e.b, e.loc);
+  }
+  e.barrierAll();
+
+  auto roles = scf::IfOp::create(e.b, e.loc, e.eq(warpgroup, e.i32(0)),
+                                 /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&roles.getThenRegion().front());
+    e.setMaxRegisters(kProducerRegisters, /*increase=*/false);
+    emitProducer();
+    e.b.setInsertionPointToStart(&roles.getElseRegion().front());
+    e.setMaxRegisters(kConsumerRegisters, /*increase=*/true);
+    emitConsumer();
+  }
+  LLVM::ReturnOp::create(e.b, e.loc, ValueRange{});
+}
+
+void DqKernelBuilder::emitProducer() {
+  Value leader = arith::AndIOp::create(e.b, e.loc, e.eq(warpInGroup, e.i32(0)),
+                                       e.electOne());
+  auto guard = scf::IfOp::create(e.b, e.loc, leader);
+  OpBuilder::InsertionGuard inner(e.b);
+  e.b.setInsertionPointToStart(&guard.getThenRegion().front());
+  Value qRow = e.add(e.mul(qChunk, e.i32(g.chunk)), e.mul(qTile, e.i32(g.bm)));
+  Value qBar = sharedPtr(g.qFullBarrier());
+  e.mbarrierArriveExpectTx(qBar, 2 * g.qTileBytes + 2 * g.bm * 4);
+  for (int64_t box = 0; box < g.boxes; ++box) {
+    SmallVector<Value> coords = {e.i32(64 * box), head, qRow, batch};
+    e.tmaLoad(sharedPtr(g.qOffset + box * g.bm * 128), tmaQ, coords, qBar);
+    e.tmaLoad(sharedPtr(g.doOffset + box * g.bm * 128), tmaDO, coords, qBar);
+  }
+  SmallVector<Value> rowCoords = {qRow, head, batch};
+  e.tmaLoad(sharedPtr(g.lseOffset), tmaLse, rowCoords, qBar);
+  e.tmaLoad(sharedPtr(g.deltaOffset), tmaDelta, rowCoords, qBar);
+
+  auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), total, e.i32(1));
+  e.b.setInsertionPointToStart(loop.getBody());
+  Value j = loop.getInductionVar();
+  Value stage = e.remu(j, e.i32(g.stages));
+  Value phase = e.band(e.divu(j, e.i32(g.stages)), e.i32(1));
+  e.mbarrierWait(stagePtr(g.emptyBarrier(), stage, 8), e.bxor(phase, e.i32(1)));
+  auto [kvChunk, tile, diagonal] = tileOf(j);
+  (void)diagonal;
+  Value kvRow = e.add(e.mul(kvChunk, e.i32(g.chunk)), e.mul(tile, e.i32(g.bn)));
+  Value kBar = stagePtr(g.kFullBarrier(), stage, 8);
+  Value vBar = stagePtr(g.vFullBarrier(), stage, 8);
+  e.mbarrierArriveExpectTx(kBar, g.kvTileBytes);
+  e.mbarrierArriveExpectTx(vBar, g.kvTileBytes);
+  Value kStage = stagePtr(g.kOffset, stage, g.kvTileBytes);
+  Value vStage = stagePtr(g.vOffset, stage, g.kvTileBytes);
+  for (int64_t box = 0; box < g.boxes; ++box) {
+    SmallVector<Value> coords = {e.i32(64 * box), kvHead, kvRow, batch};
+    e.tmaLoad(e.gepBytes(kStage, box * g.bn * 128), tmaK, coords, kBar);
+    e.tmaLoad(e.gepBytes(vStage, box * g.bn * 128), tmaV, coords, vBar);
+  }
+}
+
+void DqKernelBuilder::emitConsumer() {
+  Value consumer = e.sub(warpgroup, e.i32(1));
+  auto tileType = e.f32Struct(g.bn / 2);
+  auto dqType = e.f32Struct(g.headDim / 2);
+  Value scaleLog2 = e.f32(g.scaleLog2);
+  Value log2e = e.f32(M_LOG2E);
+  Value negInf = e.f32(-INFINITY);
+  e.mbarrierWait(sharedPtr(g.qFullBarrier()), e.i32(0));
+
+  Value rows64 = e.mul(consumer, e.i32(64 * 128));
+  Value qDesc = e.wgmmaDescriptor(
+      e.add(e.sharedAddress(sharedPtr(g.qOffset)), rows64), 16, 1024);
+  Value doDesc = e.wgmmaDescriptor(
+      e.add(e.sharedAddress(sharedPtr(g.doOffset)), rows64), 16, 1024);
+  Value rowInTile = e.add(e.mul(consumer, e.i32(64)),
+                          e.add(e.mul(warpInGroup, e.i32(16)),
+                                e.shr(lane, e.i32(2))));
+  Value rowBase = e.add(e.mul(qTile, e.i32(g.bm)), rowInTile);
+  Value rows[2] = {rowBase, e.add(rowBase, e.i32(8))};
+  Value lse2[2], delta[2];
+  for (int h = 0; h < 2; ++h) {
+    Value index = e.add(rowInTile, e.i32(8 * h));
+    lse2[h] = e.fmul(e.load(e.f32Type(),
+                            e.gep(sharedPtr(g.lseOffset), e.f32Type(), index)),
+                     log2e);
+    delta[h] = e.load(e.f32Type(),
+                      e.gep(sharedPtr(g.deltaOffset), e.f32Type(), index));
+  }
+  Value colLane = e.mul(e.band(lane, e.i32(3)), e.i32(2));
+  MmaInputType inputType = bf16 ? MmaInputType::bf16 : MmaInputType::f16;
+
+  auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), total, e.i32(1),
+                                 ValueRange{e.zeros(dqType)});
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(loop.getBody());
+    Value j = loop.getInductionVar();
+    Value dq = loop.getRegionIterArgs()[0];
+    Value stage = e.remu(j, e.i32(g.stages));
+    Value phase = e.band(e.divu(j, e.i32(g.stages)), e.i32(1));
+    auto [kvChunk, kvTile, diagonal] = tileOf(j);
+    (void)kvChunk;
+    Value kAddr = e.sharedAddress(stagePtr(g.kOffset, stage, g.kvTileBytes));
+    Value vAddr = e.sharedAddress(stagePtr(g.vOffset, stage, g.kvTileBytes));
+    Value kDesc = e.wgmmaDescriptor(kAddr, 16, 1024);
+    Value vDesc = e.wgmmaDescriptor(vAddr, 16, 1024);
+    e.mbarrierWait(stagePtr(g.kFullBarrier(), stage, 8), phase);
+    e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
+    e.wgmmaFence();
+    Value s = LLVM::UndefOp::create(e.b, e.loc, tileType);
+    Value dp = LLVM::UndefOp::create(e.b, e.loc, tileType);
+    for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
+      int64_t box = kk / 4, inBox = (kk % 4) * 32;
+      s = e.wgmmaShared(s, e.advanceDescriptor(qDesc, box * g.bm * 128 + inBox),
+                        e.advanceDescriptor(kDesc, box * g.bn * 128 + inBox),
+                        g.bn, bf16, kk == 0, false, false);
+    }
+    for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
+      int64_t box = kk / 4, inBox = (kk % 4) * 32;
+      dp = e.wgmmaShared(dp, e.advanceDescriptor(doDesc, box * g.bm * 128 + inBox),
+                         e.advanceDescriptor(vDesc, box * g.bn * 128 + inBox),
+                         g.bn, bf16, kk == 0, false, false);
+    }
+    e.wgmmaCommit();
+    SmallVector<Value> waited = createWgmmaWaitTied(e.b, e.loc, 0, {s, dp});
+    SmallVector<Value> sv = e.unpack(waited[0]), dpv = e.unpack(waited[1]);
+
+    Value colBase = e.add(e.mul(kvTile, e.i32(g.bn)), colLane);
+    SmallVector<Value> packed;
+    for (int64_t i = 0, n = sv.size(); i < n; i += 2) {
+      Value ds[2];
+      for (int64_t t = 0; t < 2; ++t) {
+        int64_t k = i + t;
+        Value col = e.add(colBase, e.i32(columnBase(k)));
+        Value masked = arith::OrIOp::create(
+            e.b, e.loc, e.uge(col, e.i32(g.chunk)),
+            arith::AndIOp::create(e.b, e.loc, diagonal,
+                                  e.ugt(col, rows[rowHalf(k)])));
+        Value score = e.select(masked, negInf, sv[k]);
+        Value p = e.exp2(e.fma(score, scaleLog2,
+                               arith::NegFOp::create(e.b, e.loc, lse2[rowHalf(k)])));
+        ds[t] = e.fmul(p, e.fsub(dpv[k], delta[rowHalf(k)]));
+      }
+      packed.push_back(e.packHalves(ds[0], ds[1], bf16));
+    }
+    // dQ += dS K (K as the MN-major B operand).
+    Value kDescMN = e.wgmmaDescriptor(kAddr, g.bn * 128, 1024);
+    e.wgmmaFence();
+    for (int64_t kk = 0; kk < g.bn / 16; ++kk)
+      dq = createWgmmaRegisterA(e.b, e.loc, dq,
+                                ArrayRef<Value>(packed).slice(4 * kk, 4),
+                                e.advanceDescriptor(kDescMN, kk * 2048), e.i32(1),
+                                g.headDim, inputType, /*transposeB=*/true);
+    e.wgmmaCommit();
+    dq = createWgmmaWaitTied(e.b, e.loc, 0, {dq})[0];
+    auto release = scf::IfOp::create(e.b, e.loc, e.eq(lane, e.i32(0)));
+    {
+      OpBuilder::InsertionGuard releaseGuard(e.b);
+      e.b.setInsertionPointToStart(&release.getThenRegion().front());
+      e.mbarrierArrive(stagePtr(g.emptyBarrier(), stage, 8));
+    }
+    scf::YieldOp::create(e.b, e.loc, ValueRange{dq});
+  }
+  // Add this step's dQ into the accumulator: one CTA owns these rows.
+  SmallVector<Value> dqv = e.unpack(loop.getResult(0));
+  auto pairType = VectorType::get({2}, e.f32Type());
+  Value batch64 = e.zext64(batch), head64 = e.zext64(head);
+  for (int64_t h = 0; h < 2; ++h) {
+    auto valid = scf::IfOp::create(e.b, e.loc, e.ult(rows[h], e.i32(g.chunk)));
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&valid.getThenRegion().front());
+    Value token = e.zext64(e.add(e.mul(qChunk, e.i32(g.chunk)), rows[h]));
+    Value rowOffset = e.mul(
+        e.add(e.mul(e.add(e.mul(batch64, e.i64(g.localLen)), token),
+                    e.i64(g.heads)),
+              head64),
+        e.i64(g.headDim));
+    for (int64_t i = 0, n = dqv.size(); i < n; i += 2) {
+      if (rowHalf(i) != h)
+        continue;
+      Value ptr = e.gep(dqAcc, e.f32Type(),
+                        e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i))))));
+      Value old = e.load(pairType, ptr);
+      Value sum = LLVM::UndefOp::create(e.b, e.loc, pairType);
+      for (int64_t t = 0; t < 2; ++t) {
+        Value a = LLVM::ExtractElementOp::create(e.b, e.loc, old, e.i32(t));
+        sum = LLVM::InsertElementOp::create(e.b, e.loc, sum,
+                                            e.fadd(a, dqv[i + t]), e.i32(t));
+      }
+      e.store(sum, ptr);
+    }
+  }
+}
+
+} // namespace
+
+ForwardLaunch mlir::ringattn::hopper::dqLaunch(const DqKernelSpec &spec) {
+  DqGeometry g(spec);
+  return {static_cast<int64_t>(dqWorkItems(spec).size()), g.threads,
+          g.sharedBytes};
+}
+
+void mlir::ringattn::hopper::buildDqKernel(OpBuilder &builder, Location loc,
+                                           const DqKernelSpec &spec) {
+  DqKernelBuilder(builder, loc, spec).build();
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise kernels
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+constexpr int64_t kElementwiseThreads = 256;
+
+/// Elements per sequence of the dK (or dV) buffer and of dQ.
+int64_t kvElements(const AttentionConfig &c) {
+  return localLength(c) * c.kvHeads * c.headDim;
+}
+int64_t qElements(const AttentionConfig &c) {
+  return localLength(c) * c.heads * c.headDim;
+}
+
+} // namespace
+
+ElementwiseLaunch
+mlir::ringattn::hopper::elementwiseLaunch(const AttentionConfig &config,
+                                          ElementwiseKind kind) {
+  int64_t items = 0;
+  switch (kind) {
+  case ElementwiseKind::preprocess:
+    items = localLength(config) * config.heads;
+    break;
+  case ElementwiseKind::accumulate:
+    items = kvElements(config) / 4;
+    break;
+  case ElementwiseKind::finalize:
+    items = std::max(qElements(config), kvElements(config)) / 4;
+    break;
+  }
+  return {(items + kElementwiseThreads - 1) / kElementwiseThreads,
+          kElementwiseThreads};
+}
+
+void mlir::ringattn::hopper::buildElementwiseKernel(
+    OpBuilder &builder, Location loc, const std::string &name,
+    const AttentionConfig &config, ElementwiseKind kind) {
+  KernelEmitter e(builder, loc);
+  unsigned pointers = kind == ElementwiseKind::preprocess   ? 4
+                      : kind == ElementwiseKind::accumulate ? 2
+                                                            : 6;
+  LLVM::LLVMFuncOp func =
+      e.declareKernel(name, /*tensorMaps=*/0, pointers, kElementwiseThreads);
+  Block *entry = func.addEntryBlock(e.b);
+  OpBuilder::InsertionGuard guard(e.b);
+  e.b.setInsertionPointToStart(entry);
+  bool bf16 = config.dtype == DType::bf16;
+  Type half = bf16 ? Type(e.b.getBF16Type()) : Type(e.b.getF16Type());
+  Value index = e.add(e.mul(e.blockIdX(), e.i32(kElementwiseThreads)),
+                      e.threadIdX());
+  Value batch64 = e.zext64(e.blockIdY());
+  auto vec4 = VectorType::get({4}, e.f32Type());
+  int64_t localLen = localLength(config), d = config.headDim;
+
+  switch (kind) {
+  case ElementwiseKind::preprocess: {
+    // Delta[b, h, t] = sum_d dO * O; the dQ accumulator row zeroed.
+    Value out = entry->getArgument(0), dout = entry->getArgument(1);
+    Value delta = entry->getArgument(2), dqAcc = entry->getArgument(3);
+    auto valid = scf::IfOp::create(
+        e.b, loc, e.ult(index, e.i32(localLen * config.heads)));
+    e.b.setInsertionPointToStart(&valid.getThenRegion().front());
+    Value token = e.zext64(e.divu(index, e.i32(config.heads)));
+    Value head = e.zext64(e.remu(index, e.i32(config.heads)));
+    Value base = e.mul(e.add(e.mul(e.add(e.mul(batch64, e.i64(localLen)), token),
+                                   e.i64(config.heads)),
+                             head),
+                       e.i64(d));
+    auto vec8 = VectorType::get({8}, half);
+    auto vec8f = VectorType::get({8}, e.f32Type());
+    Value sum = e.f32(0.0);
+    Value zero4 = LLVM::ZeroOp::create(e.b, loc, vec4);
+    for (int64_t c = 0; c < d; c += 8) {
+      Value offset = e.add(base, e.i64(c));
+      Value o = LLVM::FPExtOp::create(e.b, loc, vec8f,
+                                      e.load(vec8, e.gep(out, half, offset)));
+      Value g = LLVM::FPExtOp::create(e.b, loc, vec8f,
+                                      e.load(vec8, e.gep(dout, half, offset)));
+      for (int64_t k = 0; k < 8; ++k)
+        sum = e.fma(LLVM::ExtractElementOp::create(e.b, loc, o, e.i32(k)),
+                    LLVM::ExtractElementOp::create(e.b, loc, g, e.i32(k)), sum);
+      e.store(zero4, e.gep(dqAcc, e.f32Type(), offset));
+      e.store(zero4, e.gep(dqAcc, e.f32Type(), e.add(offset, e.i64(4))));
+    }
+    Value deltaIndex = e.add(
+        e.mul(e.add(e.mul(batch64, e.i64(config.heads)), head), e.i64(localLen)),
+        token);
+    e.store(sum, e.gep(delta, e.f32Type(), deltaIndex));
+    break;
+  }
+  case ElementwiseKind::accumulate: {
+    // dst += src over one sequence's dK (grid y: batch and dK/dV halves).
+    Value dst = entry->getArgument(0), src = entry->getArgument(1);
+    int64_t n4 = kvElements(config) / 4;
+    auto valid = scf::IfOp::create(e.b, loc, e.ult(index, e.i32(n4)));
+    e.b.setInsertionPointToStart(&valid.getThenRegion().front());
+    Value offset = e.add(e.mul(batch64, e.i64(kvElements(config))),
+                         e.mul(e.zext64(index), e.i64(4)));
+    Value dstPtr = e.gep(dst, e.f32Type(), offset);
+    Value a = e.load(vec4, dstPtr);
+    Value b = e.load(vec4, e.gep(src, e.f32Type(), offset));
+    e.store(LLVM::FAddOp::create(e.b, loc, a, b), dstPtr);
+    break;
+  }
+  case ElementwiseKind::finalize: {
+    // dQ = scale * accumulator, dK and dV from the accumulator that came
+    // home, all in the input dtype.
+    Value dqAcc = entry->getArgument(0), dkHome = entry->getArgument(1);
+    Value dvHome = entry->getArgument(2), dqOut = entry->getArgument(3);
+    Value dkOut = entry->getArgument(4), dvOut = entry->getArgument(5);
+    auto vec4h = VectorType::get({4}, half);
+    Value scale = e.f32(1.0 / std::sqrt(static_cast<double>(d)));
+    Value scale4 = LLVM::UndefOp::create(e.b, loc, vec4);
+    for (int64_t k = 0; k < 4; ++k)
+      scale4 = LLVM::InsertElementOp::create(e.b, loc, scale4, scale, e.i32(k));
+    auto convert = [&](Value from, Value to, int64_t elements, bool scaled) {
+      auto valid = scf::IfOp::create(e.b, loc, e.ult(index, e.i32(elements / 4)));
+      OpBuilder::InsertionGuard inner(e.b);
+      e.b.setInsertionPointToStart(&valid.getThenRegion().front());
+      Value offset = e.add(e.mul(batch64, e.i64(elements)),
+                           e.mul(e.zext64(index), e.i64(4)));
+      Value v = e.load(vec4, e.gep(from, e.f32Type(), offset));
+      if (scaled)
+        v = LLVM::FMulOp::create(e.b, loc, v, scale4);
+      e.store(LLVM::FPTruncOp::create(e.b, loc, vec4h, v),
+              e.gep(to, half, offset));
+    };
+    convert(dqAcc, dqOut, qElements(config), true);
+    convert(dkHome, dkOut, kvElements(config), false);
+    convert(dvHome, dvOut, kvElements(config), false);
+    break;
+  }
+  }
+  e.b.setInsertionPointToEnd(entry);
+  LLVM::ReturnOp::create(e.b, loc, ValueRange{});
+}

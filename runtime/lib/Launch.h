@@ -1,0 +1,46 @@
+//===- Launch.h - launching generated kernels -------------------*- C++ -*-===//
+//
+// The loaded module and the single launch path every role goes through;
+// argument checks shared by the launch functions of Launch.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RINGATTN_RUNTIME_LAUNCH_H
+#define RINGATTN_RUNTIME_LAUNCH_H
+
+#include "Driver.h"
+
+#include <map>
+#include <mutex>
+#include <string>
+
+struct ringattn_module {
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  CUmodule module = nullptr;
+  std::mutex mutex;
+  /// Functions looked up so far, with their shared-memory limit raised.
+  std::map<std::string, CUfunction> functions;
+};
+
+namespace ringattn::runtime {
+
+/// Launches `k` with grid (k.grid_x, gridY, gridZ) and the given parameters,
+/// in the module's context.
+ringattn_status launchKernel(ringattn_module &m, const ringattn_kernel &k,
+                             unsigned gridY, unsigned gridZ, void **params,
+                             void *stream);
+
+/// The driver (for building tensor maps before a launch).
+ringattn_status moduleDriver(ringattn_module &m, const Driver *&driver);
+
+/// RINGATTN_ERROR_INVALID_ARGUMENT with `message`.
+ringattn_status invalid(std::string message);
+
+/// `pointer` is non-null and `alignment`-byte aligned.
+ringattn_status checkPointer(const void *pointer, uintptr_t alignment,
+                             const char *what);
+
+} // namespace ringattn::runtime
+
+#endif // RINGATTN_RUNTIME_LAUNCH_H
