@@ -144,3 +144,10 @@ rakernel.forward @k config #ringattn.config<cp = 2, seq = 4096, heads = 2, kv_he
 rakernel.forward @k config #ringattn.config<cp = 2, seq = 4096, heads = 2, kv_heads = 1, head_dim = 128, dtype = bf16, layout = zigzag, causal = true>
   pairs [#rakernel.pair<q = 1, kv = 0, full>]
   finalize [1] epilogue merge_final tile <m = 128, n = 128, stages = 2, consumers = 2>
+
+// -----
+
+// expected-error @+3 {{tile consumers = 3: the Hopper kernels' register split has room for at most 2 consumer warpgroups}}
+rakernel.forward @k config <cp = 1, seq = 4096, heads = 32, kv_heads = 4, head_dim = 128, dtype = bf16, layout = zigzag, causal = true>
+  pairs [#rakernel.pair<q = 0, kv = 0, diagonal>]
+  epilogue init_final tile <m = 192, n = 128, stages = 2, consumers = 3>

@@ -79,10 +79,10 @@ rakernel.forward @finalize_only config #ringattn.config<cp = 2, seq = 256,
 
 // The attributes on their own.
 // CHECK-LABEL: rakernel.forward @attrs
-// CHECK-SAME:    {a_pair = #rakernel.pair<q = 0, kv = 1, full>, a_tile = #rakernel.tile<m = 192, n = 16, stages = 4, consumers = 3>}
+// CHECK-SAME:    {a_pair = #rakernel.pair<q = 0, kv = 1, full>, a_tile = #rakernel.tile<m = 64, n = 16, stages = 4, consumers = 1>}
 rakernel.forward @attrs config #ringattn.config<cp = 1, seq = 64, heads = 1,
     kv_heads = 1, head_dim = 64, dtype = bf16, layout = zigzag, causal = false>
   pairs [#rakernel.pair<q = 0, kv = 1, full>]
   epilogue init_final tile <m = 128, n = 128, stages = 2, consumers = 2>
   {a_pair = #rakernel.pair<q = 0, kv = 1, full>,
-   a_tile = #rakernel.tile<m = 192, n = 16, stages = 4, consumers = 3>}
+   a_tile = #rakernel.tile<m = 64, n = 16, stages = 4, consumers = 1>}

@@ -85,6 +85,12 @@ LogicalResult TileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << " must be a multiple of 16 in [16, 256]";
   if (stages < 1)
     return emitError() << "tile stages = " << stages << " must be at least 1";
+  // The register budget (one producer warpgroup at 24-40 registers, the
+  // consumers at 232-240) fills the register file with two consumers.
+  if (consumers > 2)
+    return emitError() << "tile consumers = " << consumers
+                       << ": the Hopper kernels' register split has room for "
+                          "at most 2 consumer warpgroups";
   return success();
 }
 
