@@ -27,6 +27,9 @@ llvm_config.add_tool_substitutions(
     ["ringattn-opt", "ringattn-gen", "ringattn-sim", "ringattn-runtime-tests",
      "FileCheck", "not", "count", "split-file"], tool_dirs)
 config.substitutions.append(("%python", "python3"))
+config.substitutions.append(("%cxx", config.cxx_compiler))
+config.substitutions.append(("%cmake", config.cmake_command))
+config.substitutions.append(("%ringattn_src", config.ringattn_src_root))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 
 # ptxas from the CUDA toolkit assembles generated PTX on any machine.

@@ -151,7 +151,7 @@ mlir::ringattn::generateKernels(ModuleOp module,
       llvm::sys::fs::createTemporaryFile("ringattn-kernels", "cubin",
                                          cubinPath))
     return std::string("cannot create temporary files for ptxas");
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(ptxPath);
     llvm::sys::fs::remove(cubinPath);
   });

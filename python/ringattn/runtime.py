@@ -10,7 +10,8 @@ import os
 
 _STATUS_NAMES = {
     0: "OK", 1: "INVALID_ARGUMENT", 2: "NO_DRIVER", 3: "UNSUPPORTED_DEVICE",
-    4: "CUDA", 5: "NOT_FOUND", 6: "IO",
+    4: "CUDA", 5: "NOT_FOUND", 6: "IO", 7: "NCCL", 8: "CONFIG_MISMATCH",
+    9: "TIMEOUT", 10: "CONTEXT_FAILED",
 }
 _DTYPES = {"bf16": 0, "fp16": 1}
 
@@ -63,7 +64,7 @@ class ForwardArgs(ctypes.Structure):
 def load_library(path=None):
     """Opens libringattn_runtime.so (RINGATTN_RUNTIME_LIB, or `path`)."""
     path = path or os.environ.get("RINGATTN_RUNTIME_LIB", "libringattn_runtime.so")
-    lib = ctypes.CDLL(path)
+    lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
     lib.ringattn_last_error.restype = ctypes.c_char_p
     lib.ringattn_module_load.argtypes = [ctypes.c_char_p, ctypes.c_int,
                                          ctypes.POINTER(ctypes.c_void_p)]
@@ -76,6 +77,22 @@ def load_library(path=None):
     lib.ringattn_launch_accumulate.argtypes = [p, kernel, p, p, ctypes.c_int64, p]
     lib.ringattn_launch_finalize.argtypes = [p, kernel, p, p, p, p, p, p,
                                              ctypes.c_int64, p]
+    i64, c_int = ctypes.c_int64, ctypes.c_int
+    lib.ringattn_get_unique_id.argtypes = [p]
+    lib.ringattn_context_create.argtypes = [p, c_int, c_int, i64, p, i64,
+                                            ctypes.POINTER(ctypes.c_void_p)]
+    lib.ringattn_context_destroy.argtypes = [p]
+    lib.ringattn_forward.argtypes = [p, p, p, p, p, p, p]
+    lib.ringattn_backward.argtypes = [p] * 11
+    lib.ringattn_context_wait.argtypes = [p, i64]
+    lib.ringattn_context_status.argtypes = [p]
+    lib.ringattn_context_set_timeline.argtypes = [p, c_int]
+    lib.ringattn_context_set_transfers.argtypes = [p, c_int]
+    lib.ringattn_context_timeline.argtypes = [p, p, c_int,
+                                              ctypes.POINTER(ctypes.c_int)]
+    lib.ringattn_shard.argtypes = [p, c_int, p, p, i64, i64, p]
+    lib.ringattn_unshard.argtypes = [p, c_int, p, p, i64, i64, p]
+    lib.ringattn_position_ids.argtypes = [p, c_int, p, i64]
     return lib
 
 
@@ -167,3 +184,128 @@ class Generated:
         if self.module:
             self._check(self.lib.ringattn_module_unload(self.module))
             self.module = None
+
+
+class PackageInfo(ctypes.Structure):
+    """The leading fields of ringattn_package (ringattn/package.h)."""
+    _fields_ = [
+        ("abi", ctypes.c_int), ("description", ctypes.c_char_p),
+        ("config_hash", ctypes.c_uint64), ("cp", ctypes.c_int64),
+        ("seq", ctypes.c_int64), ("heads", ctypes.c_int64),
+        ("kv_heads", ctypes.c_int64), ("head_dim", ctypes.c_int64),
+        ("dtype", ctypes.c_int), ("causal", ctypes.c_int),
+        ("chunk_length", ctypes.c_int64), ("local_length", ctypes.c_int64),
+    ]
+
+
+class TimelineEntry(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_int), ("step", ctypes.c_int),
+                ("start_ms", ctypes.c_float), ("end_ms", ctypes.c_float)]
+
+
+class Package:
+    """A built generated package: libringattn_package.so (the CMake package's
+    module target) of a ringattn-gen output directory."""
+
+    def __init__(self, module_path, library=None):
+        self.lib = library or load_library()
+        self._module = ctypes.CDLL(module_path)
+        self._module.ringattn_generated_package.restype = ctypes.c_void_p
+        self.handle = ctypes.c_void_p(self._module.ringattn_generated_package())
+        info = PackageInfo.from_address(self.handle.value)
+        self.description = info.description.decode()
+        self.cp, self.seq = info.cp, info.seq
+        self.heads, self.kv_heads, self.head_dim = info.heads, info.kv_heads, info.head_dim
+        self.local_length = info.local_length
+        self.config_hash = info.config_hash
+
+    def _check(self, status):
+        if status != 0:
+            raise RingAttnError(status, self.lib.ringattn_last_error().decode())
+
+    def unique_id(self):
+        """A new NCCL unique id (128 bytes) for a ring of this package."""
+        buf = ctypes.create_string_buffer(128)
+        self._check(self.lib.ringattn_get_unique_id(buf))
+        return buf.raw
+
+    def position_ids(self, rank):
+        ids = (ctypes.c_int64 * self.local_length)()
+        self._check(self.lib.ringattn_position_ids(self.handle, rank, ids,
+                                                   self.local_length))
+        return list(ids)
+
+    def shard(self, rank, full, local, stream):
+        """full [B, seq, ...] -> local [B, local_length, ...] (async copies)."""
+        row = full[0, 0].numel() * full.element_size()
+        self._check(self.lib.ringattn_shard(self.handle, rank, full.data_ptr(),
+                                            local.data_ptr(), full.shape[0],
+                                            row, stream))
+
+    def unshard(self, rank, local, full, stream):
+        row = local[0, 0].numel() * local.element_size()
+        self._check(self.lib.ringattn_unshard(self.handle, rank, local.data_ptr(),
+                                              full.data_ptr(), local.shape[0],
+                                              row, stream))
+
+
+class RingContext:
+    """One rank of a ring (ringattn_context) on torch tensors."""
+
+    def __init__(self, package, rank, device, batch, unique_id=None,
+                 timeout_ms=0):
+        self.package, self.lib = package, package.lib
+        self.rank, self.batch = rank, batch
+        uid = None if unique_id is None else ctypes.create_string_buffer(unique_id, 128)
+        handle = ctypes.c_void_p()
+        package._check(self.lib.ringattn_context_create(
+            package.handle, rank, device, batch, uid, timeout_ms,
+            ctypes.byref(handle)))
+        self.handle = handle
+
+    def _check_shapes(self, **tensors):
+        p = self.package
+        for name, t in tensors.items():
+            heads = p.kv_heads if name in ("k", "v", "dk", "dv") else p.heads
+            if name == "lse":
+                want = (self.batch, p.heads, p.local_length)
+            else:
+                want = (self.batch, p.local_length, heads, p.head_dim)
+            if tuple(t.shape) != want or not t.is_contiguous():
+                raise RingAttnError(1, f"{name} has shape {tuple(t.shape)}; "
+                                    f"rank {self.rank} needs a contiguous {want}")
+
+    def forward(self, q, k, v, out, lse, stream):
+        self._check_shapes(q=q, k=k, v=v, out=out, lse=lse)
+        self.package._check(self.lib.ringattn_forward(
+            self.handle, q.data_ptr(), k.data_ptr(), v.data_ptr(),
+            out.data_ptr(), lse.data_ptr(), stream))
+
+    def backward(self, dout, q, k, v, out, lse, dq, dk, dv, stream):
+        self._check_shapes(dout=dout, q=q, k=k, v=v, out=out, lse=lse, dq=dq,
+                           dk=dk, dv=dv)
+        self.package._check(self.lib.ringattn_backward(
+            self.handle, dout.data_ptr(), q.data_ptr(), k.data_ptr(),
+            v.data_ptr(), out.data_ptr(), lse.data_ptr(), dq.data_ptr(),
+            dk.data_ptr(), dv.data_ptr(), stream))
+
+    def wait(self, timeout_ms=0):
+        self.package._check(self.lib.ringattn_context_wait(self.handle, timeout_ms))
+
+    def set_timeline(self, enabled):
+        self.package._check(self.lib.ringattn_context_set_timeline(self.handle, int(enabled)))
+
+    def set_transfers(self, enabled):
+        self.package._check(self.lib.ringattn_context_set_transfers(self.handle, int(enabled)))
+
+    def timeline(self, capacity=4096):
+        entries = (TimelineEntry * capacity)()
+        count = ctypes.c_int()
+        self.package._check(self.lib.ringattn_context_timeline(
+            self.handle, entries, capacity, ctypes.byref(count)))
+        return [(e.kind, e.step, e.start_ms, e.end_ms) for e in entries[:count.value]]
+
+    def close(self):
+        if self.handle:
+            self.package._check(self.lib.ringattn_context_destroy(self.handle))
+            self.handle = None

@@ -73,7 +73,24 @@ LoadedDriver load() {
             resolve(getProc, "cuFuncSetAttribute", d.funcSetAttribute, error) &&
             resolve(getProc, "cuLaunchKernel", d.launchKernel, error) &&
             resolve(getProc, "cuTensorMapEncodeTiled", d.tensorMapEncodeTiled,
-                    error);
+                    error) &&
+            resolve(getProc, "cuCtxSetCurrent", d.ctxSetCurrent, error) &&
+            resolve(getProc, "cuMemAlloc", d.memAlloc, error) &&
+            resolve(getProc, "cuMemFree", d.memFree, error) &&
+            resolve(getProc, "cuMemcpy2DAsync", d.memcpy2DAsync, error) &&
+            resolve(getProc, "cuMemcpyDtoHAsync", d.memcpyDtoHAsync, error) &&
+            resolve(getProc, "cuMemcpyHtoDAsync", d.memcpyHtoDAsync, error) &&
+            resolve(getProc, "cuStreamCreate", d.streamCreate, error) &&
+            resolve(getProc, "cuStreamDestroy", d.streamDestroy, error) &&
+            resolve(getProc, "cuStreamWaitEvent", d.streamWaitEvent, error) &&
+            resolve(getProc, "cuStreamQuery", d.streamQuery, error) &&
+            resolve(getProc, "cuStreamIsCapturing", d.streamIsCapturing,
+                    error) &&
+            resolve(getProc, "cuEventCreate", d.eventCreate, error) &&
+            resolve(getProc, "cuEventDestroy", d.eventDestroy, error) &&
+            resolve(getProc, "cuEventRecord", d.eventRecord, error) &&
+            resolve(getProc, "cuEventQuery", d.eventQuery, error) &&
+            resolve(getProc, "cuEventElapsedTime", d.eventElapsedTime, error);
   if (!ok) {
     loaded.status = RINGATTN_ERROR_NO_DRIVER;
     loaded.error = error;

@@ -120,6 +120,17 @@ extern "C" ringattn_status ringattn_module_load(const char *cubinPath,
     return invalid("cubin_path is null");
   std::vector<char> image;
   RINGATTN_TRY(readFile(cubinPath, image));
+  return ringattn_module_load_image(image.data(), image.size(), device, module);
+}
+
+extern "C" ringattn_status ringattn_module_load_image(const void *image,
+                                                      size_t size, int device,
+                                                      ringattn_module **module) {
+  if (!module)
+    return invalid("module (the output) is null");
+  *module = nullptr;
+  if (!image || size == 0)
+    return invalid("the cubin image is empty");
   const Driver *d = nullptr;
   RINGATTN_TRY(loadDriver(d));
   auto loaded = std::make_unique<ringattn_module>();
@@ -131,7 +142,7 @@ extern "C" ringattn_status ringattn_module_load(const char *cubinPath,
     ContextGuard guard(loaded->context);
     status = guard.status();
     if (status == RINGATTN_OK)
-      status = checkCuda(d->moduleLoadData(&loaded->module, image.data()),
+      status = checkCuda(d->moduleLoadData(&loaded->module, image),
                          "cuModuleLoadData");
   }
   if (status != RINGATTN_OK) {

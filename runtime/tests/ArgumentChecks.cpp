@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ringattn/package.h"
 #include "ringattn/runtime.h"
 
 #include <cstdio>
@@ -41,6 +42,103 @@ ringattn_kernel goodKernel() {
   k.reads_accumulators = 0;
   k.writes_final = 1;
   return k;
+}
+
+/// The ring API: context creation, calls on a context and the zigzag
+/// helpers, on a hand-made package (cp = 2, zigzag, 8 tokens per rank).
+void checkContextArguments(char *buffer) {
+  static const int64_t chunks[] = {0, 3, 1, 2};
+  ringattn_package p{};
+  p.abi = RINGATTN_PACKAGE_ABI;
+  p.description = "test package";
+  p.cp = 2;
+  p.seq = 16;
+  p.heads = 2;
+  p.kv_heads = 1;
+  p.head_dim = 64;
+  p.dtype = RINGATTN_BF16;
+  p.causal = 1;
+  p.chunk_length = 4;
+  p.local_length = 8;
+  p.chunks_per_rank = 2;
+  p.rank_chunks = chunks;
+  ringattn_context *context = nullptr;
+  ringattn_unique_id id{};
+
+  expect(ringattn_context_create(&p, 0, 0, 1, &id, 0, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "context (the output) is null",
+         "create null output");
+  expect(ringattn_context_create(nullptr, 0, 0, 1, &id, 0, &context),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "package is null",
+         "create null package");
+  ringattn_package old = p;
+  old.abi = 0;
+  expect(ringattn_context_create(&old, 0, 0, 1, &id, 0, &context),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "regenerate it", "create package ABI");
+  expect(ringattn_context_create(&p, 2, 0, 1, &id, 0, &context),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "rank 2 out of range [0, 2)",
+         "create rank");
+  expect(ringattn_context_create(&p, 0, 0, 0, &id, 0, &context),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "batch must be in [1, 65535]",
+         "create batch");
+  expect(ringattn_context_create(&p, 0, 0, 1, &id, -1, &context),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "timeout_ms must not be negative",
+         "create timeout");
+  expect(ringattn_context_create(&p, 0, 0, 1, nullptr, 0, &context),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "needs the ring's NCCL unique id",
+         "create null id");
+  if (context != nullptr) {
+    std::printf("FAIL create left a context behind\n");
+    ++failures;
+  }
+  expect(ringattn_get_unique_id(nullptr), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "id is null", "unique id null");
+  expect(ringattn_context_destroy(nullptr), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "context is null", "destroy null");
+  expect(ringattn_forward(nullptr, buffer, buffer, buffer, buffer,
+                          reinterpret_cast<float *>(buffer), nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "context is null", "forward null");
+  expect(ringattn_backward(nullptr, buffer, buffer, buffer, buffer, buffer,
+                           reinterpret_cast<float *>(buffer), buffer, buffer,
+                           buffer, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "context is null", "backward null");
+  expect(ringattn_context_wait(nullptr, 0), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "context is null", "wait null");
+  expect(ringattn_context_status(nullptr), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "context is null", "status null");
+  expect(ringattn_context_set_transfers(nullptr, 1),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "context is null",
+         "set_transfers null");
+  int count = 0;
+  expect(ringattn_context_timeline(nullptr, nullptr, 0, &count),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "context is null", "timeline null");
+
+  expect(ringattn_shard(nullptr, 0, buffer, buffer, 1, 256, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "package is null", "shard null package");
+  expect(ringattn_shard(&p, -1, buffer, buffer, 1, 256, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "rank -1 out of range", "shard rank");
+  expect(ringattn_shard(&p, 0, nullptr, buffer, 1, 256, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "full is null", "shard null full");
+  expect(ringattn_unshard(&p, 0, nullptr, buffer, 1, 256, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "local is null", "unshard null local");
+  expect(ringattn_shard(&p, 0, buffer, buffer, 0, 256, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "batch must be positive",
+         "shard batch");
+  expect(ringattn_unshard(&p, 1, buffer, buffer, 1, 0, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "row_bytes must be positive",
+         "unshard row bytes");
+
+  int64_t ids[8];
+  expect(ringattn_position_ids(&p, 0, ids, 7), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "rank 0 has 8 tokens", "position ids count");
+  expect(ringattn_position_ids(&p, 0, nullptr, 8),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "ids is null", "position ids null");
+  // Rank 1 of a cp = 2 zigzag holds chunks 1 and 2 of 4.
+  ringattn_status status = ringattn_position_ids(&p, 1, ids, 8);
+  const int64_t want[] = {4, 5, 6, 7, 8, 9, 10, 11};
+  bool same = status == RINGATTN_OK && std::memcmp(ids, want, sizeof(want)) == 0;
+  std::printf("%s position ids of rank 1\n", same ? "PASS" : "FAIL");
+  failures += !same;
 }
 
 } // namespace
@@ -189,6 +287,7 @@ int main() {
          RINGATTN_ERROR_INVALID_ARGUMENT, "batch must be in [1, 65535]",
          "finalize batch");
 
+  checkContextArguments(buffer);
   std::printf("%d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;
 }

@@ -13,6 +13,7 @@
 #ifndef RINGATTN_RUNTIME_H
 #define RINGATTN_RUNTIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -38,7 +39,16 @@ typedef enum ringattn_status {
   /* A kernel name that the module does not hold. */
   RINGATTN_ERROR_NOT_FOUND = 5,
   /* A file that cannot be read. */
-  RINGATTN_ERROR_IO = 6
+  RINGATTN_ERROR_IO = 6,
+  /* NCCL could not be loaded, or a NCCL call failed. */
+  RINGATTN_ERROR_NCCL = 7,
+  /* The ranks of a ring were built for different configurations. */
+  RINGATTN_ERROR_CONFIG_MISMATCH = 8,
+  /* The ring did not progress within the context's time bound (a peer that
+   * exited or never called); the communicator was aborted. */
+  RINGATTN_ERROR_TIMEOUT = 9,
+  /* The context failed earlier (its error is sticky); destroy it. */
+  RINGATTN_ERROR_CONTEXT_FAILED = 10
 } ringattn_status;
 
 typedef enum ringattn_dtype {
@@ -56,6 +66,10 @@ typedef struct ringattn_module ringattn_module;
 RINGATTN_API ringattn_status ringattn_module_load(const char *cubin_path,
                                                   int device,
                                                   ringattn_module **module);
+/* Loads a cubin image already in memory (`size` bytes). */
+RINGATTN_API ringattn_status ringattn_module_load_image(const void *image,
+                                                        size_t size, int device,
+                                                        ringattn_module **module);
 RINGATTN_API ringattn_status ringattn_module_unload(ringattn_module *module);
 
 /* What a generated kernel does (manifest.json "role"). */
@@ -151,6 +165,100 @@ RINGATTN_API ringattn_status ringattn_launch_finalize(
     ringattn_module *module, const ringattn_kernel *kernel,
     const float *dq_acc, const float *dk_acc, const float *dv_acc, void *dq,
     void *dk, void *dv, int64_t batch, void *stream);
+
+/*===------------------------------------------------------------------===*\
+|* The ring: a context per rank runs the generated forward and backward    *|
+|* programs, moving K/V (and dK/dV) between ranks with NCCL on a           *|
+|* communication stream of its own, overlapped with the kernels on the     *|
+|* caller's stream. Nothing in forward or backward synchronizes the host;  *|
+|* both can be captured in a CUDA graph.                                   *|
+\*===------------------------------------------------------------------===*/
+
+struct ringattn_package; /* ringattn/package.h: what ringattn-gen generated */
+typedef struct ringattn_context ringattn_context;
+
+/* NCCL's ncclUniqueId. Rank 0 makes one; every rank passes the same. */
+typedef struct ringattn_unique_id {
+  char internal[128];
+} ringattn_unique_id;
+
+RINGATTN_API ringattn_status ringattn_get_unique_id(ringattn_unique_id *id);
+
+/* Creates rank `rank`'s context for `package` on `device` for `batch`
+ * sequences: loads the kernels, allocates the ring buffers and the fp32
+ * accumulators, joins the ring (id is ignored for cp = 1, which uses no
+ * NCCL) and checks that every rank was built for the same configuration.
+ * `timeout_ms` bounds every wait for a peer (creation, and the watchdog of
+ * forward and backward); 0 means 300000. */
+RINGATTN_API ringattn_status ringattn_context_create(
+    const struct ringattn_package *package, int rank, int device,
+    int64_t batch, const ringattn_unique_id *id, int64_t timeout_ms,
+    ringattn_context **context);
+RINGATTN_API ringattn_status ringattn_context_destroy(ringattn_context *context);
+
+/* Forward of this rank's shard: q [batch, local_length, heads, head_dim],
+ * k, v [batch, local_length, kv_heads, head_dim] in the package's dtype (the
+ * rank's zigzag or contiguous shard) -> out (like q) and lse (fp32 [batch,
+ * heads, local_length]), on `stream` (a CUstream). */
+RINGATTN_API ringattn_status
+ringattn_forward(ringattn_context *context, const void *q, const void *k,
+                 const void *v, void *out, float *lse, void *stream);
+
+/* Backward: dq (like q), dk, dv (like k) from dout and the forward's
+ * inputs and outputs. */
+RINGATTN_API ringattn_status ringattn_backward(
+    ringattn_context *context, const void *dout, const void *q, const void *k,
+    const void *v, const void *out, const float *lse, void *dq, void *dk,
+    void *dv, void *stream);
+
+/* Waits (polling, at most `timeout_ms`; 0 = the context's bound) until the
+ * work this context enqueued has finished; a failed ring (NCCL error, a peer
+ * that never answers) returns its error here, after aborting the
+ * communicator, instead of hanging. */
+RINGATTN_API ringattn_status ringattn_context_wait(ringattn_context *context,
+                                                   int64_t timeout_ms);
+
+/* The context's sticky error (RINGATTN_OK if none), without waiting. */
+RINGATTN_API ringattn_status ringattn_context_status(ringattn_context *context);
+
+/* The timeline of the last forward or backward, if enabled (it records
+ * timing events around every kernel and transfer group): one entry per
+ * compute (kind 0: step, its start and end) and per transfer group (kind 1:
+ * its first hop, start and end), in milliseconds from the call's start.
+ * `count` receives the number of entries (at most `capacity`). */
+typedef struct ringattn_timeline_entry {
+  int kind;
+  int step;
+  float start_ms;
+  float end_ms;
+} ringattn_timeline_entry;
+RINGATTN_API ringattn_status ringattn_context_set_timeline(
+    ringattn_context *context, int enabled);
+RINGATTN_API ringattn_status ringattn_context_timeline(
+    ringattn_context *context, ringattn_timeline_entry *entries, int capacity,
+    int *count);
+
+/* For measuring overlap only: with transfers disabled the context runs the
+ * same program but posts no NCCL transfers (the ring buffers keep whatever
+ * they hold, so the results are wrong). Enabled by default. */
+RINGATTN_API ringattn_status ringattn_context_set_transfers(
+    ringattn_context *context, int enabled);
+
+/* Zigzag (or contiguous) helpers, following the package's chunk map.
+ * shard: full [batch, seq, row] -> this rank's local [batch, local_length,
+ * row]; unshard: the reverse (this rank's tokens only). `row_bytes` is the
+ * bytes of one token (heads * head_dim * element size). Asynchronous copies
+ * on `stream`; no kernel. */
+RINGATTN_API ringattn_status ringattn_shard(
+    const struct ringattn_package *package, int rank, const void *full,
+    void *local, int64_t batch, int64_t row_bytes, void *stream);
+RINGATTN_API ringattn_status ringattn_unshard(
+    const struct ringattn_package *package, int rank, const void *local,
+    void *full, int64_t batch, int64_t row_bytes, void *stream);
+/* The global position (RoPE index) of each of the rank's local tokens. */
+RINGATTN_API ringattn_status
+ringattn_position_ids(const struct ringattn_package *package, int rank,
+                      int64_t *ids, int64_t count);
 
 #ifdef __cplusplus
 } /* extern "C" */

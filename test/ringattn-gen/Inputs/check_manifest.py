@@ -234,10 +234,10 @@ def main():
            "sizes are said to be per sequence")
     check_kernels(manifest)
     directory = os.path.dirname(os.path.abspath(args.manifest))
-    expect(sorted(os.listdir(directory)) ==
-           sorted(manifest["files"] + ["manifest.json"]),
-           "the directory holds exactly the listed files: " +
-           ", ".join(sorted(os.listdir(directory))))
+    present = sorted(os.path.relpath(os.path.join(root, name), directory)
+                     for root, _, names in os.walk(directory) for name in names)
+    expect(present == sorted(manifest["files"] + ["manifest.json"]),
+           "the directory holds exactly the listed files: " + ", ".join(present))
     check_layout(manifest)
     check_schedule(manifest, "forward")
     check_schedule(manifest, "backward")
