@@ -202,7 +202,13 @@ ringattn_status settleNccl(ringattn_context &c, const Nccl &nccl,
                     " ranks take part, with the same package?)");
       return RINGATTN_ERROR_TIMEOUT;
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    // A posted group settles within microseconds: spin (a sleep would
+    // delay the next kernel's launch by its granularity, ~0.1-0.4 ms
+    // measured); back off only for a slow setup.
+    if (Clock::now() - start < std::chrono::milliseconds(5))
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   if (state != ncclSuccess)
     return checkNccl(state, call);
@@ -211,6 +217,60 @@ ringattn_status settleNccl(ringattn_context &c, const Nccl &nccl,
 
 ringattn_status allocate(const Driver &d, CUdeviceptr &ptr, int64_t bytes) {
   return checkCuda(d.memAlloc(&ptr, static_cast<size_t>(bytes)), "cuMemAlloc");
+}
+
+/// Waits, within the bound, for the communication stream (context creation
+/// only: forward and backward never block the host).
+ringattn_status drainCommStream(ringattn_context &c, const Driver &d,
+                                const std::string &what) {
+  Clock::time_point start = Clock::now();
+  while (true) {
+    CUresult query = d.streamQuery(c.commStream);
+    if (query == CUDA_SUCCESS)
+      return RINGATTN_OK;
+    if (query != CUDA_ERROR_NOT_READY)
+      return checkCuda(query, "cuStreamQuery");
+    if (Clock::now() - start > std::chrono::milliseconds(c.timeoutMs)) {
+      abortRing(c, RINGATTN_ERROR_TIMEOUT,
+                what + " did not complete within " +
+                    std::to_string(c.timeoutMs) + " ms");
+      return RINGATTN_ERROR_TIMEOUT;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+/// Opens the NCCL connections to every peer this rank's programs send to or
+/// receive from, with a one-float exchange: NCCL connects lazily, and a first
+/// transfer inside forward would otherwise block the host on the setup.
+ringattn_status connectPeers(ringattn_context &c, const Driver &d,
+                             const Nccl &nccl) {
+  std::vector<int> sendTo, recvFrom;
+  for (const ringattn_program *programs :
+       {c.package->forward, c.package->backward}) {
+    const ringattn_program &program = programs[c.rank];
+    for (int i = 0; i < program.num_ops; ++i) {
+      const ringattn_op &op = program.ops[i];
+      std::vector<int> *peers = op.kind == RINGATTN_OP_SEND   ? &sendTo
+                                : op.kind == RINGATTN_OP_RECV ? &recvFrom
+                                                              : nullptr;
+      if (peers && std::find(peers->begin(), peers->end(), op.peer) ==
+                       peers->end())
+        peers->push_back(op.peer);
+    }
+  }
+  if (sendTo.empty() && recvFrom.empty())
+    return RINGATTN_OK;
+  RINGATTN_TRY(checkNccl(nccl.groupStart(), "ncclGroupStart"));
+  for (int peer : sendTo)
+    nccl.send(reinterpret_cast<const void *>(c.exchange), 1, ncclFloat32, peer,
+              c.comm, c.commStream);
+  for (size_t i = 0; i < recvFrom.size(); ++i)
+    nccl.recv(reinterpret_cast<void *>(c.exchange + 4 * (i + 1)), 1,
+              ncclFloat32, recvFrom[i], c.comm, c.commStream);
+  RINGATTN_TRY(settleNccl(c, nccl, nccl.groupEnd(), "ncclGroupEnd (connecting "
+                                                    "to the peers)"));
+  return drainCommStream(c, d, "connecting to the peers");
 }
 
 /// Joins the ring and checks that every rank runs the same package.
@@ -252,21 +312,7 @@ ringattn_status joinRing(ringattn_context &c, const Driver &d,
                                            sizeof(RankIdentity) * cp,
                                            c.commStream),
                          "cuMemcpyDtoHAsync"));
-  Clock::time_point start = Clock::now();
-  while (true) {
-    CUresult query = d.streamQuery(c.commStream);
-    if (query == CUDA_SUCCESS)
-      break;
-    if (query != CUDA_ERROR_NOT_READY)
-      return checkCuda(query, "cuStreamQuery");
-    if (Clock::now() - start > std::chrono::milliseconds(c.timeoutMs)) {
-      abortRing(c, RINGATTN_ERROR_TIMEOUT,
-                "the configuration exchange did not complete within " +
-                    std::to_string(c.timeoutMs) + " ms");
-      return RINGATTN_ERROR_TIMEOUT;
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
+  RINGATTN_TRY(drainCommStream(c, d, "the configuration exchange"));
   for (const RankIdentity &peer : identities) {
     if (peer.configHash == mine.configHash && peer.batch == mine.batch)
       continue;
@@ -280,7 +326,7 @@ ringattn_status joinRing(ringattn_context &c, const Driver &d,
                     std::to_string(c.batch) +
                     ": every rank must use the same package and batch");
   }
-  return RINGATTN_OK;
+  return connectPeers(c, d, *nccl);
 }
 
 void release(ringattn_context &c) {
@@ -597,8 +643,12 @@ extern "C" ringattn_status ringattn_context_create(
   c->qElements =
       batch * package->local_length * package->heads * package->head_dim;
   auto cleanup = [&](ringattn_status status) {
+    // Keep the failure's message over what release() may set.
     std::string message = ringattn_last_error();
     release(*c);
+    const std::string prefix = "ringattn: ";
+    if (message.compare(0, prefix.size(), prefix) == 0)
+      message.erase(0, prefix.size());
     return fail(status, message);
   };
   ringattn_status status = ringattn_module_load_image(

@@ -20,7 +20,7 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 from ringattn.runtime import Package, RingAttnError, RingContext  # noqa: E402
 
 BOUND_MS = 3000
@@ -98,10 +98,14 @@ def main():
     for scenario in ("silent", "exit"):
         uid = share_id(args.dir, scenario, rank, package)
         context = RingContext(package, rank, rank, 1, uid, BOUND_MS)
+        done = os.path.join(args.dir, scenario + ".done")
         if rank == 1:
             if scenario == "exit":
                 os._exit(0)  # no destroy, no goodbye
-            time.sleep(BOUND_MS / 1000 + 2 * SLACK_S)
+            # Silent until rank 0 has seen the error.
+            deadline = time.time() + 60
+            while not os.path.exists(done) and time.time() < deadline:
+                time.sleep(0.05)
             context.close()
             continue
         t = tensors()
@@ -122,6 +126,7 @@ def main():
         torch.cuda.synchronize()  # the aborted ring left the stream usable
         report(True, f"{scenario} peer: the caller's stream drained")
         context.close()
+        open(done, "w").close()
     if rank == 0:
         if args.json:
             with open(args.json, "w") as f:

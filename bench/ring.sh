@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# On a 2-GPU machine (device kind nvidia-h100-x2), in one call: build the
+# runtime and every carried package module (.carry/ring from
+# bench/prepare_ring.sh), build and run the example through the CMake package,
+# then, by MODE (default "check bench"):
+#   check: the ring against fp64 (test/GPU/ring_check.py, cp = 2 and cp = 1),
+#          CUDA graph capture, and the fault checks (test/GPU/ring_faults.py);
+#   smoke: the first two ring cases and the fault checks only;
+#   faults: the fault checks only;
+#   bench: bench/ring_bench.py (ours: ring, no transfers, single GPU;
+#          timeline) and the anchors (PyTorch context_parallel, the seed's
+#          algorithm on cuDNN) in the same call.
+# Logs and JSON under $OUT.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-/tmp/ringattn-out}
+mkdir -p "$out"
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+mode=${MODE:-check bench}
+ring=.carry/ring
+nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader | tee "$out/device.txt"
+nvidia-smi topo -m > "$out/topology.txt" 2>&1
+
+cmake -G Ninja -S runtime -B /tmp/rt -DRINGATTN_CUDA_ROOT=/usr/local/cuda > /dev/null &&
+  ninja -C /tmp/rt > /dev/null || { echo "runtime build failed"; exit 1; }
+export RINGATTN_RUNTIME_LIB=/tmp/rt/lib/libringattn_runtime.so
+/tmp/rt/bin/ringattn-runtime-tests > "$out/runtime-tests.log" || echo "runtime tests FAILED"
+tail -1 "$out/runtime-tests.log"
+ls -d $ring/*/ | xargs -P 16 -I{} sh -c \
+  'g++ -O2 -shared -fPIC -I{} -Iruntime/include {}ringattn_package.cpp -o {}libringattn_package.so' ||
+  { echo "package modules failed"; exit 1; }
+
+# The example, through find_package(ringattn) on a generated directory.
+example=$ring/z2_s32768_h32-4_d128
+cmake -G Ninja -S examples -B /tmp/example -Dringattn_DIR=$PWD/$example > "$out/example-build.log" 2>&1 &&
+  ninja -C /tmp/example >> "$out/example-build.log" 2>&1 || echo "example build FAILED"
+rm -f /tmp/ring-example.id
+(timeout 120 /tmp/example/ring_example 0 /tmp/ring-example.id > "$out/example-0.log" 2>&1; echo "rank 0 exit $?" >> "$out/example-0.log") &
+timeout 120 /tmp/example/ring_example 1 /tmp/ring-example.id > "$out/example-1.log" 2>&1; echo "rank 1 exit $?" >> "$out/example-1.log"
+wait
+cat "$out/example-0.log" "$out/example-1.log"
+
+status=0
+run2() { timeout "$1" torchrun --standalone --nproc_per_node 2 "${@:2}"; }
+cases=(
+  z2_s4096_h32-4_d128:1 z2_s4096_h32-4_d128:2 z2_s4096_h8-8_d64:2 c2_s4096_h32-4_d128:2
+  c2_s4096_h8-8_d64:1 z2_s32768_h32-4_d128:1 z2_s32768_h8-8_d128:2 c2_s32768_h32-4_d64:1
+  z2_s32768_h32-4_d64:2 c2_s32768_h8-8_d128:1 z2_s65536_h32-4_d128:1 c2_s65536_h32-4_d128:1
+  z2_s65536_h8-8_d64:2
+)
+if [[ " $mode " == *" smoke "* ]]; then cases=("${cases[@]:0:2}"); fi
+if [[ " $mode " == *" check "* || " $mode " == *" smoke "* ]]; then
+  run2 420 test/GPU/ring_check.py --graph --json "$out/ring-check.json" \
+    $(printf "$ring/%s " "${cases[@]}") > "$out/ring-check.log" 2>&1 || status=1
+  grep -E "^(PASS|FAIL|seed)|passed|Error|error" "$out/ring-check.log" | head -40
+  if [[ " $mode " == *" check "* ]]; then
+    CUDA_VISIBLE_DEVICES=0 timeout 120 python3 test/GPU/ring_check.py \
+      --json "$out/ring-check-cp1.json" $ring/s1_s4096_h32-4_d128:2 $ring/s1_s16384_h8-8_d64:1 \
+      > "$out/ring-check-cp1.log" 2>&1 || status=1
+    grep -E "^(PASS|FAIL)|passed" "$out/ring-check-cp1.log"
+  fi
+fi
+if [[ " $mode " == *" check "* || " $mode " == *" smoke "* || " $mode " == *" faults "* ]]; then
+  rm -rf /tmp/ring-faults && mkdir -p /tmp/ring-faults
+  run2 120 test/GPU/ring_faults.py $ring/z2_s4096_h32-4_d128 $ring/c2_s4096_h32-4_d128 \
+    --dir /tmp/ring-faults --json "$out/ring-faults.json" > "$out/ring-faults.log" 2>&1 || status=1
+  grep -E "^(PASS|FAIL)|passed|Error" "$out/ring-faults.log"
+fi
+if [[ " $mode " == *" bench "* ]]; then
+  run2 400 bench/ring_bench.py --ring $ring/z2_s{16384,32768,65536}_h32-4_d128 \
+    --single $ring/s1_s{16384,32768,65536}_h32-4_d128 --timeline $ring/z2_s32768_h32-4_d128 \
+    --json "$out/ring-bench.json" > "$out/ring-bench.log" 2>&1 || status=1
+  grep -E "^S=|Error" "$out/ring-bench.log"
+  # The lead of DESIGN.md: NCCL's copy-engine path for intra-node P2P (no
+  # SMs taken from the kernels).
+  NCCL_P2P_USE_CUDA_MEMCPY=1 run2 300 bench/ring_bench.py --ring $ring/z2_s{16384,32768,65536}_h32-4_d128 \
+    --timeline $ring/z2_s32768_h32-4_d128 --json "$out/ring-bench-ce.json" > "$out/ring-bench-ce.log" 2>&1 || status=1
+  grep -E "^S=|Error" "$out/ring-bench-ce.log" | sed 's/^/copy engines: /'
+  run2 240 .carry/anchors/cp_ring.py 4 > "$out/anchor-cp-ring.log" 2>&1 || echo "cp_ring.py failed"
+  grep '"backend": "cudnn"' "$out/anchor-cp-ring.log" | head -12
+  run2 240 .carry/anchors/seed_ring.py cudnn 4 > "$out/anchor-seed-ring.log" 2>&1 || echo "seed_ring.py failed"
+  tail -8 "$out/anchor-seed-ring.log"
+fi
+exit $status
