@@ -71,11 +71,6 @@ if [[ " $mode " == *" bench "* ]]; then
     --single $ring/s1_s{16384,32768,65536}_h32-4_d128 --timeline $ring/z2_s32768_h32-4_d128 \
     --json "$out/ring-bench.json" > "$out/ring-bench.log" 2>&1 || status=1
   grep -E "^S=|Error" "$out/ring-bench.log"
-  # The lead of DESIGN.md: NCCL's copy-engine path for intra-node P2P (no
-  # SMs taken from the kernels).
-  NCCL_P2P_USE_CUDA_MEMCPY=1 run2 300 bench/ring_bench.py --ring $ring/z2_s{16384,32768,65536}_h32-4_d128 \
-    --timeline $ring/z2_s32768_h32-4_d128 --json "$out/ring-bench-ce.json" > "$out/ring-bench-ce.log" 2>&1 || status=1
-  grep -E "^S=|Error" "$out/ring-bench-ce.log" | sed 's/^/copy engines: /'
   run2 240 .carry/anchors/cp_ring.py 4 > "$out/anchor-cp-ring.log" 2>&1 || echo "cp_ring.py failed"
   grep '"backend": "cudnn"' "$out/anchor-cp-ring.log" | head -12
   run2 240 .carry/anchors/seed_ring.py cudnn 4 > "$out/anchor-seed-ring.log" 2>&1 || echo "seed_ring.py failed"
