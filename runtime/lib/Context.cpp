@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <initializer_list>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -713,17 +714,24 @@ extern "C" ringattn_status ringattn_context_destroy(ringattn_context *context) {
   return succeed();
 }
 
+namespace {
+/// Every tensor of a call: non-null and 16-byte aligned.
+ringattn_status
+checkTensors(std::initializer_list<std::pair<const void *, const char *>> all) {
+  for (auto [pointer, name] : all)
+    RINGATTN_TRY(checkPointer(pointer, 16, name));
+  return RINGATTN_OK;
+}
+} // namespace
+
 extern "C" ringattn_status ringattn_forward(ringattn_context *context,
                                             const void *q, const void *k,
                                             const void *v, void *out,
                                             float *lse, void *stream) {
   if (!context)
     return invalid("context is null");
-  RINGATTN_TRY(checkPointer(q, 16, "q"));
-  RINGATTN_TRY(checkPointer(k, 16, "k"));
-  RINGATTN_TRY(checkPointer(v, 16, "v"));
-  RINGATTN_TRY(checkPointer(out, 16, "out"));
-  RINGATTN_TRY(checkPointer(lse, 16, "lse"));
+  RINGATTN_TRY(checkTensors(
+      {{q, "q"}, {k, "k"}, {v, "v"}, {out, "out"}, {lse, "lse"}}));
   Tensors t;
   t.q = q;
   t.k = k;
@@ -740,15 +748,9 @@ ringattn_backward(ringattn_context *context, const void *dout, const void *q,
                   void *stream) {
   if (!context)
     return invalid("context is null");
-  RINGATTN_TRY(checkPointer(dout, 16, "dout"));
-  RINGATTN_TRY(checkPointer(q, 16, "q"));
-  RINGATTN_TRY(checkPointer(k, 16, "k"));
-  RINGATTN_TRY(checkPointer(v, 16, "v"));
-  RINGATTN_TRY(checkPointer(out, 16, "out"));
-  RINGATTN_TRY(checkPointer(lse, 16, "lse"));
-  RINGATTN_TRY(checkPointer(dq, 16, "dq"));
-  RINGATTN_TRY(checkPointer(dk, 16, "dk"));
-  RINGATTN_TRY(checkPointer(dv, 16, "dv"));
+  RINGATTN_TRY(checkTensors({{dout, "dout"}, {q, "q"}, {k, "k"}, {v, "v"},
+                             {out, "out"}, {lse, "lse"}, {dq, "dq"},
+                             {dk, "dk"}, {dv, "dv"}}));
   Tensors t;
   t.q = q;
   t.k = k;

@@ -102,6 +102,20 @@ void checkContextArguments(char *buffer) {
                            reinterpret_cast<float *>(buffer), buffer, buffer,
                            buffer, nullptr),
          RINGATTN_ERROR_INVALID_ARGUMENT, "context is null", "backward null");
+  // A non-null context handle that is never dereferenced: the tensor checks
+  // come first.
+  auto *fakeContext = reinterpret_cast<ringattn_context *>(buffer);
+  float *f = reinterpret_cast<float *>(buffer);
+  expect(ringattn_forward(fakeContext, nullptr, buffer, buffer, buffer, f,
+                          nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "q is null", "forward null q");
+  expect(ringattn_forward(fakeContext, buffer, buffer + 8, buffer, buffer, f,
+                          nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "k is not 16-byte aligned",
+         "forward misaligned k");
+  expect(ringattn_backward(fakeContext, buffer, buffer, buffer, buffer, buffer,
+                           f, buffer, buffer, nullptr, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "dv is null", "backward null dv");
   expect(ringattn_context_wait(nullptr, 0), RINGATTN_ERROR_INVALID_ARGUMENT,
          "context is null", "wait null");
   expect(ringattn_context_status(nullptr), RINGATTN_ERROR_INVALID_ARGUMENT,

@@ -196,7 +196,12 @@ RINGATTN_API ringattn_status ringattn_context_create(
     ringattn_context **context);
 RINGATTN_API ringattn_status ringattn_context_destroy(ringattn_context *context);
 
-/* Forward of this rank's shard: q [batch, local_length, heads, head_dim],
+/* Calls on one context reuse its ring buffers: issue them on one stream, or
+ * order the streams yourself (an event), so one call's kernels finish before
+ * the next call's transfers overwrite the buffers. One context per thread at
+ * a time.
+ *
+ * Forward of this rank's shard: q [batch, local_length, heads, head_dim],
  * k, v [batch, local_length, kv_heads, head_dim] in the package's dtype (the
  * rank's zigzag or contiguous shard) -> out (like q) and lse (fp32 [batch,
  * heads, local_length]), on `stream` (a CUstream). */
