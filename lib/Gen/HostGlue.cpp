@@ -168,10 +168,16 @@ std::optional<std::string> mlir::ringattn::renderPackageSource(
   // A string literal (compilers read it far faster than a brace list); the
   // terminating NUL is not part of the image.
   os << "const unsigned char kCubin[] =";
-  for (size_t i = 0; i < cubin.size(); ++i)
-    os << (i % 32 ? "" : "\n  \"")
-       << llvm::format("\\x%02x", static_cast<unsigned char>(cubin[i]))
-       << (i % 32 == 31 || i + 1 == cubin.size() ? "\"" : "");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string line;
+  for (size_t i = 0; i < cubin.size(); ++i) {
+    if (i % 32 == 0)
+      line = "\n  \"";
+    auto byte = static_cast<unsigned char>(cubin[i]);
+    line += {'\\', 'x', kHex[byte >> 4], kHex[byte & 15]};
+    if (i % 32 == 31 || i + 1 == cubin.size())
+      os << line << '"';
+  }
   os << ";\n\n";
 
   std::map<std::string, int> kernelIndex;
