@@ -75,7 +75,7 @@ std::optional<std::string>
 renderProgram(llvm::raw_ostream &os, const std::string &prefix,
               const RankProgram &program,
               const std::map<std::string, int> &kernelIndex,
-              int &maxRingSlots, int &maxDkvSlots) {
+              int &maxRingSlots, int &maxDkvSlots, size_t &numWaits) {
   std::vector<int> waits;
   os << "const ringattn_op " << prefix << "_ops[] = {\n";
   int numOps = 0;
@@ -147,6 +147,7 @@ renderProgram(llvm::raw_ostream &os, const std::string &prefix,
   for (int w : waits)
     os << w << ", ";
   os << "-1};\n\n";
+  numWaits = waits.size();
   return std::nullopt;
 }
 
@@ -212,12 +213,15 @@ std::optional<std::string> mlir::ringattn::renderPackageSource(
   int ringSlots = 0, dkvSlots = 0;
   for (const ScheduleModel *model : {&forward, &backward}) {
     bool isForward = model == &forward;
+    std::vector<size_t> waitCounts;
     for (const RankProgram &program : model->ranks) {
       std::string prefix = std::string(isForward ? "kForward" : "kBackward") +
                            std::to_string(program.rank);
+      size_t numWaits = 0;
       if (auto error = renderProgram(os, prefix, program, kernelIndex,
-                                     ringSlots, dkvSlots))
+                                     ringSlots, dkvSlots, numWaits))
         return error;
+      waitCounts.push_back(numWaits);
     }
     os << "const ringattn_program " << (isForward ? "kForward" : "kBackward")
        << "[] = {\n";
@@ -225,7 +229,8 @@ std::optional<std::string> mlir::ringattn::renderPackageSource(
       std::string prefix = std::string(isForward ? "kForward" : "kBackward") +
                            std::to_string(program.rank);
       os << "  {" << program.instrs.size() << ", " << prefix << "_ops, "
-         << prefix << "_waits, " << program.transfers.size() << "},\n";
+         << prefix << "_waits, " << program.transfers.size() << ", "
+         << waitCounts[program.rank] << "},\n";
     }
     os << "};\n\n";
   }

@@ -15,6 +15,7 @@
 
 #include "Launch.h"
 #include "Nccl.h"
+#include "Package.h"
 #include "ringattn/package.h"
 
 #include <algorithm>
@@ -615,19 +616,12 @@ extern "C" ringattn_status ringattn_context_create(
   *context = nullptr;
   if (!package)
     return invalid("package is null");
-  if (package->abi != RINGATTN_PACKAGE_ABI)
-    return invalid("package ABI " + std::to_string(package->abi) +
-                   " differs from the runtime's " +
-                   std::to_string(RINGATTN_PACKAGE_ABI) +
-                   ": regenerate it with this ringattn-gen");
-  if (rank < 0 || rank >= package->cp)
-    return invalid("rank " + std::to_string(rank) + " out of range [0, " +
-                   std::to_string(package->cp) + ")");
   if (batch < 1 || batch > 65535)
     return invalid("batch must be in [1, 65535] (got " +
                    std::to_string(batch) + ")");
   if (timeoutMs < 0)
     return invalid("timeout_ms must not be negative");
+  RINGATTN_TRY(checkPackage(package, rank));
   if (package->cp > 1 && !id)
     return invalid("id is null (cp = " + std::to_string(package->cp) +
                    " needs the ring's NCCL unique id)");

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Launch.h"
+#include "Package.h"
 #include "ringattn/package.h"
 
 #include <string>
@@ -15,20 +16,12 @@ using namespace ringattn::runtime;
 
 namespace {
 
-ringattn_status checkPackageRank(const ringattn_package *p, int rank) {
-  if (!p)
-    return invalid("package is null");
-  if (rank < 0 || rank >= p->cp)
-    return invalid("rank " + std::to_string(rank) + " out of range [0, " +
-                   std::to_string(p->cp) + ")");
-  return RINGATTN_OK;
-}
 
 /// Copies every chunk of `rank` between the full and the local layout.
 ringattn_status copyChunks(const ringattn_package *p, int rank, const void *from,
                            void *to, int64_t batch, int64_t rowBytes,
                            void *stream, bool toLocal) {
-  RINGATTN_TRY(checkPackageRank(p, rank));
+  RINGATTN_TRY(checkPackageLayout(p, rank));
   RINGATTN_TRY(checkPointer(from, 1, toLocal ? "full" : "local"));
   RINGATTN_TRY(checkPointer(to, 1, toLocal ? "local" : "full"));
   if (batch < 1)
@@ -79,7 +72,7 @@ extern "C" ringattn_status ringattn_unshard(const ringattn_package *package,
 extern "C" ringattn_status ringattn_position_ids(const ringattn_package *package,
                                                  int rank, int64_t *ids,
                                                  int64_t count) {
-  RINGATTN_TRY(checkPackageRank(package, rank));
+  RINGATTN_TRY(checkPackageLayout(package, rank));
   if (!ids)
     return invalid("ids is null");
   if (count != package->local_length)

@@ -44,24 +44,118 @@ ringattn_kernel goodKernel() {
   return k;
 }
 
-/// The ring API: context creation, calls on a context and the zigzag
-/// helpers, on a hand-made package (cp = 2, zigzag, 8 tokens per rank).
-void checkContextArguments(char *buffer) {
-  static const int64_t chunks[] = {0, 3, 1, 2};
+/// A hand-made package: cp = 2, zigzag, 8 tokens per rank, one forward
+/// hop and a backward without transfers; consistent, but its "cubin" is not
+/// one (nothing here loads it).
+struct TestPackage {
+  int64_t chunks[4] = {0, 3, 1, 2};
+  ringattn_kernel kernels[5] = {};
+  ringattn_op forwardOps[2][6] = {};
+  int waits[2] = {1, 0};
+  ringattn_op backwardOps[2] = {};
+  ringattn_program forward[2] = {};
+  ringattn_program backward[2] = {};
+  unsigned char cubin[1] = {0};
   ringattn_package p{};
-  p.abi = RINGATTN_PACKAGE_ABI;
-  p.description = "test package";
-  p.cp = 2;
-  p.seq = 16;
-  p.heads = 2;
-  p.kv_heads = 1;
-  p.head_dim = 64;
-  p.dtype = RINGATTN_BF16;
-  p.causal = 1;
-  p.chunk_length = 4;
-  p.local_length = 8;
-  p.chunks_per_rank = 2;
-  p.rank_chunks = chunks;
+
+  TestPackage(const TestPackage &) = delete; // it points into itself
+  TestPackage &operator=(const TestPackage &) = delete;
+  TestPackage() {
+    const ringattn_kernel_role roles[] = {
+        RINGATTN_KERNEL_FORWARD, RINGATTN_KERNEL_BACKWARD,
+        RINGATTN_KERNEL_PREPROCESS, RINGATTN_KERNEL_ACCUMULATE,
+        RINGATTN_KERNEL_FINALIZE};
+    for (int i = 0; i < 5; ++i) {
+      kernels[i].name = "k";
+      kernels[i].role = roles[i];
+    }
+    ringattn_buffer_ref none{RINGATTN_BUFFER_NONE, 0},
+        local{RINGATTN_BUFFER_KV_LOCAL, 0}, ring{RINGATTN_BUFFER_KV_RING, 0},
+        home{RINGATTN_BUFFER_DKV_RING, 0};
+    for (int r = 0; r < 2; ++r) {
+      ringattn_op *ops = forwardOps[r];
+      ops[0] = {RINGATTN_OP_SEND, -1, 0, 1 - r, 0, local, none, -1, -1, 0, 0};
+      ops[1] = {RINGATTN_OP_RECV, -1, 0, 1 - r, 1, ring, none, -1, -1, 0, 0};
+      ops[2] = {RINGATTN_OP_COMPUTE, 0, -1, -1, -1, local, none, 0, -1, 0, 0};
+      ops[3] = {RINGATTN_OP_WAIT, -1, -1, -1, -1, none, none, -1, -1, 0, 2};
+      ops[4] = {RINGATTN_OP_COMPUTE, 1, -1, -1, -1, ring, none, 0, -1, 0, 0};
+      ops[5] = {RINGATTN_OP_FINALIZE, -1, -1, -1, -1, none, none, -1, -1, 0, 0};
+      forward[r] = {6, ops, waits, 2, 2};
+    }
+    backwardOps[0] = {RINGATTN_OP_COMPUTE, 0, -1, -1, -1, local, home, 1, -1, 0, 0};
+    backwardOps[1] = {RINGATTN_OP_FINALIZE, -1, -1, -1, -1, home, none, -1, -1, 0, 0};
+    backward[0] = backward[1] = {2, backwardOps, nullptr, 0, 0};
+    p.abi = RINGATTN_PACKAGE_ABI;
+    p.description = "test package";
+    p.cp = 2;
+    p.seq = 16;
+    p.heads = 2;
+    p.kv_heads = 1;
+    p.head_dim = 64;
+    p.dtype = RINGATTN_BF16;
+    p.causal = 1;
+    p.chunk_length = 4;
+    p.local_length = 8;
+    p.chunks_per_rank = 2;
+    p.rank_chunks = chunks;
+    p.kv_ring_slots = 1;
+    p.dkv_ring_slots = 1;
+    p.cubin = cubin;
+    p.cubin_size = sizeof(cubin);
+    p.num_kernels = 5;
+    p.kernels = kernels;
+    p.preprocess_kernel = 2;
+    p.accumulate_kernel = 3;
+    p.finalize_kernel = 4;
+    p.forward = forward;
+    p.backward = backward;
+  }
+};
+
+/// ringattn_package_check refuses inconsistent packages.
+void checkPackages() {
+  TestPackage good;
+  expect(ringattn_package_check(&good.p), RINGATTN_OK, "", "package check ok");
+  expect(ringattn_package_check(nullptr), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "package is null", "package check null");
+  {
+    TestPackage t;
+    t.chunks[1] = 0;
+    expect(ringattn_package_check(&t.p), RINGATTN_ERROR_INVALID_ARGUMENT,
+           "not a permutation", "package chunk map");
+  }
+  {
+    TestPackage t;
+    t.p.local_length = 9;
+    expect(ringattn_package_check(&t.p), RINGATTN_ERROR_INVALID_ARGUMENT,
+           "disagree", "package lengths");
+  }
+  TestPackage t;
+  t.forwardOps[1][0].peer = 5;
+  expect(ringattn_package_check(&t.p), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "peer 5 out of range", "package peer");
+  t.forwardOps[1][0].peer = 0;
+  t.forwardOps[0][3].num_waits = 3;
+  expect(ringattn_package_check(&t.p), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "bad wait list", "package wait list");
+  t.forwardOps[0][3].num_waits = 2;
+  t.forwardOps[0][4].kernel = 7;
+  expect(ringattn_package_check(&t.p), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "kernel index out of range", "package kernel index");
+  t.forwardOps[0][4].kernel = 1;
+  expect(ringattn_package_check(&t.p), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "role does not match", "package kernel role");
+  t.forwardOps[0][4].kernel = 0;
+  t.forwardOps[0][4].buffer.slot = 1;
+  expect(ringattn_package_check(&t.p), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "bad buffer", "package ring slot");
+}
+
+/// The ring API: context creation, calls on a context and the zigzag
+/// helpers, on the hand-made package.
+void checkContextArguments(char *buffer) {
+  TestPackage test;
+  ringattn_package &p = test.p;
   ringattn_context *context = nullptr;
   ringattn_unique_id id{};
 
@@ -301,6 +395,7 @@ int main() {
          RINGATTN_ERROR_INVALID_ARGUMENT, "batch must be in [1, 65535]",
          "finalize batch");
 
+  checkPackages();
   checkContextArguments(buffer);
   std::printf("%d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;

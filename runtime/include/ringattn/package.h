@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* The package format this runtime reads. */
-#define RINGATTN_PACKAGE_ABI 1
+#define RINGATTN_PACKAGE_ABI 2
 
 typedef enum ringattn_op_kind {
   RINGATTN_OP_SEND = 0,
@@ -66,8 +66,9 @@ typedef struct ringattn_op {
 typedef struct ringattn_program {
   int num_ops;
   const ringattn_op *ops;
-  const int *waits;
+  const int *waits;   /* the transfer ids the waits name */
   int num_transfers;
+  int num_waits;      /* entries in waits */
 } ringattn_program;
 
 typedef struct ringattn_package {
@@ -101,6 +102,12 @@ typedef struct ringattn_package {
   const ringattn_program *forward;
   const ringattn_program *backward;
 } ringattn_package;
+
+/* Checks that `package` is consistent (lengths, chunk map, kernels, every
+ * rank's programs in range): RINGATTN_OK, or INVALID_ARGUMENT and a message.
+ * ringattn_context_create runs it too. */
+RINGATTN_API ringattn_status
+ringattn_package_check(const ringattn_package *package);
 
 #ifdef __cplusplus
 } /* extern "C" */
