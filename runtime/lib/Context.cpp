@@ -22,8 +22,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <initializer_list>
+#include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -282,6 +283,10 @@ ringattn_status joinRing(ringattn_context &c, const Driver &d,
   RINGATTN_TRY(loadNccl(nccl));
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
   config.blocking = 0;
+  // RINGATTN_NCCL_MAX_CTAS caps the SMs NCCL's transfers take (NCCL's
+  // default otherwise).
+  if (const char *cap = std::getenv("RINGATTN_NCCL_MAX_CTAS"); cap && *cap)
+    config.maxCTAs = std::max(1, std::atoi(cap));
   ncclUniqueId uid;
   static_assert(sizeof(uid) == sizeof(id.internal), "ncclUniqueId size");
   std::memcpy(&uid, id.internal, sizeof(uid));
@@ -463,8 +468,38 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
         reinterpret_cast<float *>(c.delta), reinterpret_cast<float *>(c.dqAcc),
         c.batch, stream));
   }
+  // A group recorded (its fork event) but not yet posted to NCCL.
+  struct Pending {
+    int first = -1, last = -1;
+    CUevent fork = nullptr;
+  } pending;
+  auto flush = [&]() -> ringattn_status {
+    if (pending.first < 0)
+      return RINGATTN_OK;
+    Pending group = pending;
+    pending = Pending();
+    CUevent done = syncEvent();
+    if (!done)
+      return fail(RINGATTN_ERROR_CUDA, "ran out of synchronization events");
+    RINGATTN_TRY(checkCuda(d->streamWaitEvent(c.commStream, group.fork, 0),
+                           "cuStreamWaitEvent"));
+    int start = timing(c.commStream);
+    if (c.transfers)
+      RINGATTN_TRY(postGroup(c, *nccl, program.ops, group.first, group.last, t));
+    int end = timing(c.commStream);
+    if (start >= 0 && end >= 0)
+      c.spans.push_back({1, program.ops[group.first].hop, start, end});
+    RINGATTN_TRY(checkCuda(d->eventRecord(done, c.commStream), "cuEventRecord"));
+    for (int j = group.first; j < group.last; ++j)
+      groupOf[program.ops[j].transfer] = done;
+    posted = true;
+    return RINGATTN_OK;
+  };
   for (int i = 0; i < program.num_ops;) {
     const ringattn_op &op = program.ops[i];
+    if (op.kind != RINGATTN_OP_SEND && op.kind != RINGATTN_OP_RECV &&
+        op.kind != RINGATTN_OP_COMPUTE)
+      RINGATTN_TRY(flush());
     switch (op.kind) {
     case RINGATTN_OP_SEND:
     case RINGATTN_OP_RECV: {
@@ -473,24 +508,15 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
              (program.ops[last].kind == RINGATTN_OP_SEND ||
               program.ops[last].kind == RINGATTN_OP_RECV))
         ++last;
-      // The group runs after everything already on the caller's stream.
-      CUevent fork = syncEvent(), group = syncEvent();
-      if (!fork || !group)
+      // The group runs after everything already on the caller's stream; it
+      // is posted to NCCL after the next kernel's launch, so the host's NCCL
+      // enqueue time hides behind that kernel.
+      RINGATTN_TRY(flush());
+      CUevent fork = syncEvent();
+      if (!fork)
         return fail(RINGATTN_ERROR_CUDA, "ran out of synchronization events");
       RINGATTN_TRY(checkCuda(d->eventRecord(fork, stream), "cuEventRecord"));
-      RINGATTN_TRY(checkCuda(d->streamWaitEvent(c.commStream, fork, 0),
-                             "cuStreamWaitEvent"));
-      int start = timing(c.commStream);
-      if (c.transfers)
-        RINGATTN_TRY(postGroup(c, *nccl, program.ops, i, last, t));
-      int end = timing(c.commStream);
-      if (start >= 0 && end >= 0)
-        c.spans.push_back({1, op.hop, start, end});
-      RINGATTN_TRY(checkCuda(d->eventRecord(group, c.commStream),
-                             "cuEventRecord"));
-      for (int j = i; j < last; ++j)
-        groupOf[program.ops[j].transfer] = group;
-      posted = true;
+      pending = {i, last, fork};
       i = last;
       continue;
     }
@@ -545,6 +571,7 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
       int end = timing(stream);
       if (start >= 0 && end >= 0)
         c.spans.push_back({0, op.step, start, end});
+      RINGATTN_TRY(flush());
       break;
     }
     case RINGATTN_OP_ACCUMULATE:
@@ -568,6 +595,7 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
     }
     ++i;
   }
+  RINGATTN_TRY(flush());
   // Join: the caller's stream continues only after every transfer (a send
   // may still read the caller's k and v).
   if (posted) {
@@ -672,9 +700,15 @@ extern "C" ringattn_status ringattn_context_create(
       (status = alloc(c->delta, 4 * rows * package->heads)) != RINGATTN_OK ||
       (status = alloc(c->dqAcc, 4 * c->qElements)) != RINGATTN_OK)
     return cleanup(status);
-  if ((status = checkCuda(d->streamCreate(&c->commStream,
-                                          CU_STREAM_NON_BLOCKING),
-                          "cuStreamCreate")) != RINGATTN_OK)
+  // The communication stream has the highest priority: the block scheduler
+  // then places NCCL's CTAs as soon as an SM frees up, instead of after every
+  // waiting CTA of a kernel (a starved transfer holds its SMs far longer).
+  int leastPriority = 0, greatestPriority = 0;
+  d->ctxGetStreamPriorityRange(&leastPriority, &greatestPriority);
+  if ((status = checkCuda(d->streamCreateWithPriority(&c->commStream,
+                                                      CU_STREAM_NON_BLOCKING,
+                                                      greatestPriority),
+                          "cuStreamCreateWithPriority")) != RINGATTN_OK)
     return cleanup(status);
   int events = 0;
   for (int r = 0; r < package->cp; ++r)

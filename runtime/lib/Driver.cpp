@@ -81,6 +81,10 @@ LoadedDriver load() {
             resolve(getProc, "cuMemcpyDtoHAsync", d.memcpyDtoHAsync, error) &&
             resolve(getProc, "cuMemcpyHtoDAsync", d.memcpyHtoDAsync, error) &&
             resolve(getProc, "cuStreamCreate", d.streamCreate, error) &&
+            resolve(getProc, "cuStreamCreateWithPriority",
+                    d.streamCreateWithPriority, error) &&
+            resolve(getProc, "cuCtxGetStreamPriorityRange",
+                    d.ctxGetStreamPriorityRange, error) &&
             resolve(getProc, "cuStreamDestroy", d.streamDestroy, error) &&
             resolve(getProc, "cuStreamWaitEvent", d.streamWaitEvent, error) &&
             resolve(getProc, "cuStreamQuery", d.streamQuery, error) &&

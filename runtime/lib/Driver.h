@@ -40,6 +40,8 @@ struct Driver {
   decltype(&::cuMemcpyDtoHAsync) memcpyDtoHAsync = nullptr;
   decltype(&::cuMemcpyHtoDAsync) memcpyHtoDAsync = nullptr;
   decltype(&::cuStreamCreate) streamCreate = nullptr;
+  decltype(&::cuStreamCreateWithPriority) streamCreateWithPriority = nullptr;
+  decltype(&::cuCtxGetStreamPriorityRange) ctxGetStreamPriorityRange = nullptr;
   decltype(&::cuStreamDestroy) streamDestroy = nullptr;
   decltype(&::cuStreamWaitEvent) streamWaitEvent = nullptr;
   decltype(&::cuStreamQuery) streamQuery = nullptr;
