@@ -134,7 +134,13 @@ void abortRing(ringattn_context &c, ringattn_status status,
 /// the bound. Returns true while work is still outstanding.
 bool pollRing(ringattn_context &c, const Driver &d, Clock::time_point since,
               int64_t boundMs) {
+  // Another thread may be capturing a CUDA graph (in the global mode, as
+  // PyTorch does): querying an event from this thread in the default mode
+  // would invalidate that capture. The query is safe; say so.
+  CUstreamCaptureMode mode = CU_STREAM_CAPTURE_MODE_RELAXED;
+  d.threadExchangeStreamCaptureMode(&mode);
   CUresult query = d.eventQuery(c.done);
+  d.threadExchangeStreamCaptureMode(&mode);
   if (query == CUDA_SUCCESS)
     return false;
   if (query != CUDA_ERROR_NOT_READY) {
@@ -804,10 +810,21 @@ extern "C" ringattn_status ringattn_context_wait(ringattn_context *context,
   RINGATTN_TRY(guard.status());
   int64_t bound = timeoutMs ? timeoutMs : context->timeoutMs;
   Clock::time_point since = Clock::now();
+  uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(context->mutex);
+    generation = context->generation;
+  }
   while (context->error.load() == RINGATTN_OK &&
          pollRing(*context, *d, since, bound))
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   int status = context->error.load();
+  if (status == RINGATTN_OK) {
+    // Finished: the watchdog has nothing left to watch.
+    std::lock_guard<std::mutex> lock(context->mutex);
+    if (generation == context->generation)
+      context->outstanding = false;
+  }
   if (status != RINGATTN_OK) {
     std::lock_guard<std::mutex> lock(context->mutex);
     return fail(static_cast<ringattn_status>(status), context->errorMessage);

@@ -88,6 +88,8 @@ LoadedDriver load() {
             resolve(getProc, "cuStreamDestroy", d.streamDestroy, error) &&
             resolve(getProc, "cuStreamWaitEvent", d.streamWaitEvent, error) &&
             resolve(getProc, "cuStreamQuery", d.streamQuery, error) &&
+            resolve(getProc, "cuThreadExchangeStreamCaptureMode",
+                    d.threadExchangeStreamCaptureMode, error) &&
             resolve(getProc, "cuStreamIsCapturing", d.streamIsCapturing,
                     error) &&
             resolve(getProc, "cuEventCreate", d.eventCreate, error) &&

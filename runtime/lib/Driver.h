@@ -46,6 +46,8 @@ struct Driver {
   decltype(&::cuStreamWaitEvent) streamWaitEvent = nullptr;
   decltype(&::cuStreamQuery) streamQuery = nullptr;
   decltype(&::cuStreamIsCapturing) streamIsCapturing = nullptr;
+  decltype(&::cuThreadExchangeStreamCaptureMode) threadExchangeStreamCaptureMode =
+      nullptr;
   decltype(&::cuEventCreate) eventCreate = nullptr;
   decltype(&::cuEventDestroy) eventDestroy = nullptr;
   decltype(&::cuEventRecord) eventRecord = nullptr;
