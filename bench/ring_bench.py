@@ -82,6 +82,33 @@ def time_ms(fn, world, iters, repeats, warmup=3):
     return statistics.median(medians)
 
 
+def steady_ms(fn, world, iters, repeats, warmup=3):
+    """Median (over repeats) of the time per call of --iters calls issued
+    back to back (one barrier before them): the ranks stay in step through
+    the ring itself, as in a training step's layers, so neither the host's
+    launch latency nor the ranks' skew after a barrier is counted per call."""
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    per_call = []
+    for _ in range(repeats):
+        if world > 1:
+            dist.barrier()
+        torch.cuda.synchronize()
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(iters):
+            fn()
+        end.record()
+        torch.cuda.synchronize()
+        t = torch.tensor([start.elapsed_time(end) / iters], device="cuda")
+        if world > 1:
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        per_call.append(t.item())
+    return statistics.median(per_call)
+
+
 def unique_id(package, rank, world):
     uid = [package.unique_id() if rank == 0 else None]
     if world > 1:
@@ -119,12 +146,16 @@ def main():
         for name, fn in (("fwd", fwd), ("fwdbwd", fwdbwd)):
             for transfers in (True, False):
                 context.set_transfers(transfers)
-                ms = time_ms(fn, world, args.iters, args.repeats)
                 key = name + ("" if transfers else "_no_transfers")
-                row[key + "_ms"] = ms
-                row[key + "_tflops_per_gpu"] = flops(package, name == "fwdbwd") / package.cp / ms / 1e9
+                for protocol, timer in (("", time_ms), ("steady_", steady_ms)):
+                    ms = timer(fn, world, args.iters, args.repeats)
+                    row[protocol + key + "_ms"] = ms
+                    row[protocol + key + "_tflops_per_gpu"] = (
+                        flops(package, name == "fwdbwd") / package.cp / ms / 1e9)
             context.set_transfers(True)
-            row[name + "_overlap_efficiency"] = row[name + "_no_transfers_ms"] / row[name + "_ms"]
+            for protocol in ("", "steady_"):
+                row[protocol + name + "_overlap_efficiency"] = (
+                    row[protocol + name + "_no_transfers_ms"] / row[protocol + name + "_ms"])
         context.wait()
         context.close()
         say(json.dumps(row))
@@ -142,9 +173,10 @@ def main():
             fwd, fwdbwd = calls(context, t, stream)
             row = {"package": package.description, "seq": package.seq, "cp": 1}
             for name, fn in (("fwd", fwd), ("fwdbwd", fwdbwd)):
-                ms = time_ms(fn, 1, args.iters, args.repeats)
-                row[name + "_ms"] = ms
-                row[name + "_tflops"] = flops(package, name == "fwdbwd") / ms / 1e9
+                for protocol, timer in (("", time_ms), ("steady_", steady_ms)):
+                    ms = timer(fn, 1, args.iters, args.repeats)
+                    row[protocol + name + "_ms"] = ms
+                    row[protocol + name + "_tflops"] = flops(package, name == "fwdbwd") / ms / 1e9
             context.close()
             say(json.dumps(row))
             results["single"].append(row)
@@ -156,8 +188,11 @@ def main():
     for row in results["ring"]:
         single = [s for s in results["single"] if s["seq"] == row["seq"]]
         if single:
-            for name in ("fwd", "fwdbwd"):
-                row[name + "_retention"] = row[name + "_tflops_per_gpu"] / single[0][name + "_tflops"]
+            for protocol in ("", "steady_"):
+                for name in ("fwd", "fwdbwd"):
+                    row[protocol + name + "_retention"] = (
+                        row[protocol + name + "_tflops_per_gpu"] /
+                        single[0][protocol + name + "_tflops"])
 
     if args.timeline:
         package = Package(lib(args.timeline))
@@ -168,23 +203,28 @@ def main():
             fwdbwd()
         context.wait()
         context.set_timeline(True)
-        spans = {}
-        for name, fn in (("forward", fwd), ("backward", lambda: context.backward(
-                t["dout"], t["q"], t["k"], t["v"], t["out"], t["lse"], t["dq"],
-                t["dk"], t["dv"], stream))):
+        gathered = {}
+        for transfers in (True, False):
+            context.set_transfers(transfers)
+            spans = {}
+            for name, fn in (("forward", fwd), ("backward", lambda: context.backward(
+                    t["dout"], t["q"], t["k"], t["v"], t["out"], t["lse"], t["dq"],
+                    t["dk"], t["dv"], stream))):
+                if world > 1:
+                    dist.barrier()
+                torch.cuda.synchronize()
+                fn()
+                context.wait()
+                spans[name] = context.timeline()
+            ranks = [None] * world
             if world > 1:
-                dist.barrier()
-            torch.cuda.synchronize()
-            fn()
-            context.wait()
-            spans[name] = context.timeline()
+                dist.all_gather_object(ranks, spans)
+            else:
+                ranks = [spans]
+            gathered[transfers] = ranks
         context.close()
-        gathered = [None] * world
-        if world > 1:
-            dist.all_gather_object(gathered, spans)
-        else:
-            gathered = [spans]
-        results["timeline"] = {"package": package.description, "ranks": gathered}
+        results["timeline"] = {"package": package.description, "ranks": gathered[True],
+                               "ranks_no_transfers": gathered[False]}
 
     if rank == 0:
         for row in results["ring"]:
@@ -196,6 +236,15 @@ def main():
                     r1=f", retention {row['fwd_retention']:.3f}" if "fwd_retention" in row else "",
                     r2=f", retention {row['fwdbwd_retention']:.3f}" if "fwdbwd_retention" in row else "",
                     **row))
+            if "steady_fwd_ms" in row:
+                say("  steady (back to back): fwd {steady_fwd_tflops_per_gpu:.0f} (overlap "
+                    "{steady_fwd_overlap_efficiency:.3f}{r1}), fwd+bwd "
+                    "{steady_fwdbwd_tflops_per_gpu:.0f} (overlap "
+                    "{steady_fwdbwd_overlap_efficiency:.3f}{r2})".format(
+                        r1=f", retention {row['steady_fwd_retention']:.3f}"
+                        if "steady_fwd_retention" in row else "",
+                        r2=f", retention {row['steady_fwdbwd_retention']:.3f}"
+                        if "steady_fwdbwd_retention" in row else "", **row))
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(results, f, indent=1)

@@ -24,8 +24,8 @@ run2 60 test/GPU/ring_check.py --graph $ring/z2_s4096_h32-4_d128:2 2>&1 | grep -
 ringp=(); single=()
 for s in $sizes; do ringp+=($ring/z2_s${s}_h32-4_d128); single+=($ring/s1_s${s}_h32-4_d128); done
 run2 180 bench/ring_bench.py --ring "${ringp[@]}" --single "${single[@]}" --iters 10 --repeats 3 \
-  --timeline $ring/z2_s32768_h32-4_d128 --json "$out/ring-bench-$tag.json" 2>&1 | grep -E "^S=|Error"
+  --timeline $ring/z2_s${TIMELINE:-16384}_h32-4_d128 --json "$out/ring-bench-$tag.json" 2>&1 | grep -E "^S=|steady|Error"
 if [ -n "${CTAS:-}" ]; then
   RINGATTN_NCCL_MAX_CTAS=$CTAS run2 120 bench/ring_bench.py --ring "${ringp[@]}" \
-    --json "$out/ring-bench-$tag-ctas.json" 2>&1 | grep -E "^S=|Error" | sed "s/^/max CTAs $CTAS: /"
+    --json "$out/ring-bench-$tag-ctas.json" 2>&1 | grep -E "^S=|steady|Error" | sed "s/^/max CTAs $CTAS: /"
 fi

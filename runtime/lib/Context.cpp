@@ -60,7 +60,13 @@ struct ringattn_context {
   int64_t timeoutMs = kDefaultTimeoutMs;
   ringattn_module *module = nullptr;
   ncclComm_t comm = nullptr;
+  // NCCL's streams: K/V hops at the highest priority (the next step waits
+  // for them: the block scheduler places their CTAs as soon as an SM frees
+  // up); dK/dV hops at the default one (nothing waits for them before the
+  // end: their CTAs take only SMs a kernel leaves free, instead of delaying
+  // a kernel's CTA by a whole transfer).
   CUstream commStream = nullptr;
+  CUstream backgroundStream = nullptr;
 
   // Buffers (device), sized for `batch`.
   std::vector<CUdeviceptr> kvRing;   // [slot][K, V]
@@ -377,6 +383,8 @@ void release(ringattn_context &c) {
     d->eventDestroy(c.done);
   if (c.commStream)
     d->streamDestroy(c.commStream);
+  if (c.backgroundStream)
+    d->streamDestroy(c.backgroundStream);
   if (c.module)
     ringattn_module_unload(c.module);
 }
@@ -409,16 +417,16 @@ CUdeviceptr dkvOf(ringattn_context &c, ringattn_buffer_ref buffer) {
 /// Posts one NCCL group: the run of sends and receives ops[first, last).
 ringattn_status postGroup(ringattn_context &c, const Nccl &nccl,
                           const ringattn_op *ops, int first, int last,
-                          const Tensors &t) {
+                          const Tensors &t, CUstream on) {
   RINGATTN_TRY(checkNccl(nccl.groupStart(), "ncclGroupStart"));
   ncclDataType_t kvType = ncclTypeOf(c.package->dtype);
   for (int i = first; i < last; ++i) {
     const ringattn_op &op = ops[i];
     bool isSend = op.kind == RINGATTN_OP_SEND;
     auto post = [&](const void *ptr, size_t count, ncclDataType_t type) {
-      return isSend ? nccl.send(ptr, count, type, op.peer, c.comm, c.commStream)
+      return isSend ? nccl.send(ptr, count, type, op.peer, c.comm, on)
                     : nccl.recv(const_cast<void *>(ptr), count, type, op.peer,
-                                c.comm, c.commStream);
+                                c.comm, on);
     };
     ncclResult_t result;
     if (op.buffer.kind == RINGATTN_BUFFER_DKV_RING) {
@@ -466,7 +474,6 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
   };
   int origin = timing(stream);
   const ringattn_kernel *kernels = p.kernels;
-  bool posted = false;
 
   if (backward) {
     RINGATTN_TRY(ringattn_launch_preprocess(
@@ -479,6 +486,10 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
     int first = -1, last = -1;
     CUevent fork = nullptr;
   } pending;
+  // Groups run in program order (NCCL matches a communicator's operations
+  // in issue order): a group on the other stream waits for the one before.
+  CUevent lastGroup = nullptr;
+  CUstream lastStream = nullptr;
   auto flush = [&]() -> ringattn_status {
     if (pending.first < 0)
       return RINGATTN_OK;
@@ -487,18 +498,25 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
     CUevent done = syncEvent();
     if (!done)
       return fail(RINGATTN_ERROR_CUDA, "ran out of synchronization events");
-    RINGATTN_TRY(checkCuda(d->streamWaitEvent(c.commStream, group.fork, 0),
+    bool dkv = program.ops[group.first].buffer.kind == RINGATTN_BUFFER_DKV_RING;
+    CUstream on = dkv ? c.backgroundStream : c.commStream;
+    RINGATTN_TRY(checkCuda(d->streamWaitEvent(on, group.fork, 0),
                            "cuStreamWaitEvent"));
-    int start = timing(c.commStream);
+    if (lastGroup && lastStream != on)
+      RINGATTN_TRY(checkCuda(d->streamWaitEvent(on, lastGroup, 0),
+                             "cuStreamWaitEvent"));
+    int start = timing(on);
     if (c.transfers)
-      RINGATTN_TRY(postGroup(c, *nccl, program.ops, group.first, group.last, t));
-    int end = timing(c.commStream);
+      RINGATTN_TRY(
+          postGroup(c, *nccl, program.ops, group.first, group.last, t, on));
+    int end = timing(on);
     if (start >= 0 && end >= 0)
       c.spans.push_back({1, program.ops[group.first].hop, start, end});
-    RINGATTN_TRY(checkCuda(d->eventRecord(done, c.commStream), "cuEventRecord"));
+    RINGATTN_TRY(checkCuda(d->eventRecord(done, on), "cuEventRecord"));
     for (int j = group.first; j < group.last; ++j)
       groupOf[program.ops[j].transfer] = done;
-    posted = true;
+    lastGroup = done;
+    lastStream = on;
     return RINGATTN_OK;
   };
   for (int i = 0; i < program.num_ops;) {
@@ -603,15 +621,11 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
   }
   RINGATTN_TRY(flush());
   // Join: the caller's stream continues only after every transfer (a send
-  // may still read the caller's k and v).
-  if (posted) {
-    CUevent join = syncEvent();
-    if (!join)
-      return fail(RINGATTN_ERROR_CUDA, "ran out of synchronization events");
-    RINGATTN_TRY(checkCuda(d->eventRecord(join, c.commStream), "cuEventRecord"));
-    RINGATTN_TRY(checkCuda(d->streamWaitEvent(stream, join, 0),
+  // may still read the caller's k and v); the groups ran in order, so after
+  // the last one.
+  if (lastGroup)
+    RINGATTN_TRY(checkCuda(d->streamWaitEvent(stream, lastGroup, 0),
                            "cuStreamWaitEvent"));
-  }
   if (origin >= 0)
     c.spans.push_back({-1, -1, origin, origin});
   // The watchdog bounds the wait for this work (not while capturing a graph:
@@ -706,15 +720,15 @@ extern "C" ringattn_status ringattn_context_create(
       (status = alloc(c->delta, 4 * rows * package->heads)) != RINGATTN_OK ||
       (status = alloc(c->dqAcc, 4 * c->qElements)) != RINGATTN_OK)
     return cleanup(status);
-  // The communication stream has the highest priority: the block scheduler
-  // then places NCCL's CTAs as soon as an SM frees up, instead of after every
-  // waiting CTA of a kernel (a starved transfer holds its SMs far longer).
   int leastPriority = 0, greatestPriority = 0;
   d->ctxGetStreamPriorityRange(&leastPriority, &greatestPriority);
   if ((status = checkCuda(d->streamCreateWithPriority(&c->commStream,
                                                       CU_STREAM_NON_BLOCKING,
                                                       greatestPriority),
-                          "cuStreamCreateWithPriority")) != RINGATTN_OK)
+                          "cuStreamCreateWithPriority")) != RINGATTN_OK ||
+      (status = checkCuda(d->streamCreate(&c->backgroundStream,
+                                          CU_STREAM_NON_BLOCKING),
+                          "cuStreamCreate")) != RINGATTN_OK)
     return cleanup(status);
   int events = 0;
   for (int r = 0; r < package->cp; ++r)
