@@ -70,7 +70,7 @@ if [[ " $mode " == *" bench "* ]]; then
   run2 400 bench/ring_bench.py --ring $ring/z2_s{16384,32768,65536}_h32-4_d128 \
     --single $ring/s1_s{16384,32768,65536}_h32-4_d128 --timeline $ring/z2_s32768_h32-4_d128 \
     --json "$out/ring-bench.json" > "$out/ring-bench.log" 2>&1 || status=1
-  grep -E "^S=|Error" "$out/ring-bench.log"
+  grep -E "^S=|steady|Error" "$out/ring-bench.log"
   run2 240 .carry/anchors/cp_ring.py 4 > "$out/anchor-cp-ring.log" 2>&1 || echo "cp_ring.py failed"
   grep '"backend": "cudnn"' "$out/anchor-cp-ring.log" | head -12
   run2 240 .carry/anchors/seed_ring.py cudnn 4 > "$out/anchor-seed-ring.log" 2>&1 || echo "seed_ring.py failed"

@@ -144,14 +144,21 @@ def main():
         fwd, fwdbwd = calls(context, t, stream)
         row = {"package": package.description, "seq": package.seq, "cp": package.cp}
         for name, fn in (("fwd", fwd), ("fwdbwd", fwdbwd)):
-            for transfers in (True, False):
-                context.set_transfers(transfers)
-                key = name + ("" if transfers else "_no_transfers")
-                for protocol, timer in (("", time_ms), ("steady_", steady_ms)):
-                    ms = timer(fn, world, args.iters, args.repeats)
-                    row[protocol + key + "_ms"] = ms
-                    row[protocol + key + "_tflops_per_gpu"] = (
-                        flops(package, name == "fwdbwd") / package.cp / ms / 1e9)
+            # The ring and its no-transfer twin alternate within each repeat
+            # (a drift in clocks then hits both alike); medians over repeats.
+            samples = {}
+            for _ in range(args.repeats):
+                for transfers in (True, False):
+                    context.set_transfers(transfers)
+                    key = name + ("" if transfers else "_no_transfers")
+                    for protocol, timer in (("", time_ms), ("steady_", steady_ms)):
+                        samples.setdefault(protocol + key, []).append(
+                            timer(fn, world, args.iters, 1))
+            for key, values in samples.items():
+                ms = statistics.median(values)
+                row[key + "_ms"] = ms
+                row[key + "_tflops_per_gpu"] = (
+                    flops(package, name == "fwdbwd") / package.cp / ms / 1e9)
             context.set_transfers(True)
             for protocol in ("", "steady_"):
                 row[protocol + name + "_overlap_efficiency"] = (

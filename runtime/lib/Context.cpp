@@ -474,6 +474,14 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
   };
   int origin = timing(stream);
   const ringattn_kernel *kernels = p.kernels;
+  // The caller's stream before the call's first kernel: a group posted before
+  // any op of the program has run needs nothing the call computes (the
+  // backward's first K/V hop then runs beside the preprocess kernel).
+  CUevent callStart = syncEvent();
+  if (!callStart)
+    return fail(RINGATTN_ERROR_CUDA, "ran out of synchronization events");
+  RINGATTN_TRY(checkCuda(d->eventRecord(callStart, stream), "cuEventRecord"));
+  bool started = false;
 
   if (backward) {
     RINGATTN_TRY(ringattn_launch_preprocess(
@@ -524,6 +532,9 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
     if (op.kind != RINGATTN_OP_SEND && op.kind != RINGATTN_OP_RECV &&
         op.kind != RINGATTN_OP_COMPUTE)
       RINGATTN_TRY(flush());
+    // Later groups fork after what this op puts on the caller's stream.
+    if (op.kind != RINGATTN_OP_SEND && op.kind != RINGATTN_OP_RECV)
+      started = true;
     switch (op.kind) {
     case RINGATTN_OP_SEND:
     case RINGATTN_OP_RECV: {
@@ -536,10 +547,11 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
       // is posted to NCCL after the next kernel's launch, so the host's NCCL
       // enqueue time hides behind that kernel.
       RINGATTN_TRY(flush());
-      CUevent fork = syncEvent();
+      CUevent fork = started ? syncEvent() : callStart;
       if (!fork)
         return fail(RINGATTN_ERROR_CUDA, "ran out of synchronization events");
-      RINGATTN_TRY(checkCuda(d->eventRecord(fork, stream), "cuEventRecord"));
+      if (started)
+        RINGATTN_TRY(checkCuda(d->eventRecord(fork, stream), "cuEventRecord"));
       pending = {i, last, fork};
       i = last;
       continue;

@@ -43,21 +43,25 @@
 // CHECK-NEXT:      ringattn.finalize
 // CHECK-NEXT:    }
 
-// Backward, rank 0 of cp = 4.
+// Backward, rank 0 of cp = 4 (the own shard last).
 // CHECK-LABEL: ringattn.schedule @zz_bwd backward
 // CHECK-NEXT:    ringattn.rank 0 {
+// K/V hop 0 brings the first shard: step 0 waits for it.
 // CHECK-NEXT:      [[KS0:%.+]] = ringattn.send kv_local[0] to 1 hop 0
 // CHECK-NEXT:      [[KR0:%.+]] = ringattn.recv kv_ring[0] from 3 hop 0
-// CHECK-NEXT:      ringattn.compute step 0 kv(kv_local[0]) dkv(dkv_ring[0]) {
+// CHECK-NEXT:      ringattn.wait [[KR0]]
+// K/V hop 1 is posted before step 0 computes.
+// CHECK-NEXT:      [[KS1:%.+]] = ringattn.send kv_ring[0] to 1 hop 1
+// CHECK-NEXT:      [[KR1:%.+]] = ringattn.recv kv_ring[1] from 3 hop 1
+// CHECK-NEXT:      ringattn.compute step 0 kv(kv_ring[0]) dkv(dkv_ring[0]) {
 // CHECK:           }
 // dK/dV hop 0 needs the accumulator step 0 wrote: it stays after that compute.
 // CHECK-NEXT:      [[DS0:%.+]] = ringattn.send dkv_ring[0] to 1 hop 0
 // CHECK-NEXT:      [[DR0:%.+]] = ringattn.recv dkv_ring[1] from 3 hop 0
-// CHECK-NEXT:      ringattn.wait [[KR0]]
-// K/V hop 1 is posted before step 1 computes.
-// CHECK-NEXT:      [[KS1:%.+]] = ringattn.send kv_ring[0] to 1 hop 1
-// CHECK-NEXT:      [[KR1:%.+]] = ringattn.recv kv_ring[1] from 3 hop 1
-// CHECK-NEXT:      ringattn.compute step 1 kv(kv_ring[0]) dkv(dkv_partial[0]) {
+// CHECK-NEXT:      ringattn.wait [[KS1]], [[KR1]]
+// CHECK-NEXT:      [[KS2:%.+]] = ringattn.send kv_ring[1] to 1 hop 2
+// CHECK-NEXT:      [[KR2:%.+]] = ringattn.recv kv_ring[0] from 3 hop 2
+// CHECK-NEXT:      ringattn.compute step 1 kv(kv_ring[1]) dkv(dkv_partial[0]) {
 // CHECK:           }
 // The arriving accumulator is waited after the kernel, just before the add;
 // dK/dV hop 1 sends the sum, so it is not moved above the accumulate.
@@ -66,27 +70,22 @@
 // CHECK-NEXT:      ringattn.wait [[DS0]]
 // CHECK-NEXT:      [[DS1:%.+]] = ringattn.send dkv_ring[1] to 1 hop 1
 // CHECK-NEXT:      [[DR1:%.+]] = ringattn.recv dkv_ring[0] from 3 hop 1
-// CHECK-NEXT:      ringattn.wait [[KS1]], [[KR1]]
-// CHECK-NEXT:      [[KS2:%.+]] = ringattn.send kv_ring[1] to 1 hop 2
-// CHECK-NEXT:      [[KR2:%.+]] = ringattn.recv kv_ring[0] from 3 hop 2
-// CHECK-NEXT:      ringattn.compute step 2 kv(kv_ring[1]) dkv(dkv_partial[0]) {
+// CHECK-NEXT:      ringattn.wait [[KR2]]
+// CHECK-NEXT:      ringattn.compute step 2 kv(kv_ring[0]) dkv(dkv_partial[0]) {
 // CHECK:           }
 // CHECK-NEXT:      ringattn.wait [[DR1]]
 // CHECK-NEXT:      ringattn.accumulate dkv_partial[0] into dkv_ring[0]
 // CHECK-NEXT:      ringattn.wait [[DS1]]
+// The last dK/dV hop brings the own accumulator home while the own shard
+// computes: no hop is left after the last kernel.
 // CHECK-NEXT:      [[DS2:%.+]] = ringattn.send dkv_ring[0] to 1 hop 2
 // CHECK-NEXT:      [[DR2:%.+]] = ringattn.recv dkv_ring[1] from 3 hop 2
-// No dK/dV wait before a compute: the kernel of step 3 only waits for K/V.
-// CHECK-NEXT:      ringattn.wait [[KR2]]
-// CHECK-NEXT:      ringattn.compute step 3 kv(kv_ring[0]) dkv(dkv_partial[0]) {
+// CHECK-NEXT:      ringattn.compute step 3 kv(kv_local[0]) dkv(dkv_partial[0]) {
 // CHECK:           }
 // CHECK-NEXT:      ringattn.wait [[DR2]]
 // CHECK-NEXT:      ringattn.accumulate dkv_partial[0] into dkv_ring[1]
-// CHECK-NEXT:      ringattn.wait [[DS2]]
-// CHECK-NEXT:      [[DS3:%.+]] = ringattn.send dkv_ring[1] to 1 hop 3
-// CHECK-NEXT:      [[DR3:%.+]] = ringattn.recv dkv_ring[0] from 3 hop 3
-// CHECK-NEXT:      ringattn.wait [[KS0]], [[KS2]], [[DS3]], [[DR3]]
-// CHECK-NEXT:      ringattn.finalize dkv(dkv_ring[0])
+// CHECK-NEXT:      ringattn.wait [[KS0]], [[KS2]], [[DS2]]
+// CHECK-NEXT:      ringattn.finalize dkv(dkv_ring[1])
 // CHECK-NEXT:    }
 ringattn.attention @zz config <cp = 4, seq = 64, heads = 2, kv_heads = 1,
     head_dim = 8, dtype = bf16, layout = zigzag, causal = true>

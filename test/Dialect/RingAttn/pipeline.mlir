@@ -36,18 +36,20 @@
 // CHECK-NEXT:    ringattn.rank 0 {
 // CHECK-NEXT:      {{%.+}} = ringattn.send kv_local[0] to 1 hop 0
 // CHECK-NEXT:      {{%.+}} = ringattn.recv kv_ring[0] from 3 hop 0
-// CHECK-NEXT:      ringattn.compute step 0 kv(kv_local[0]) dkv(dkv_ring[0]) {
+// CHECK:           ringattn.compute step 0 kv(kv_ring[0]) dkv(dkv_ring[0]) {
 // CHECK:           [[DS:%.+]] = ringattn.send dkv_ring[0] to 1 hop 0
 // CHECK-NEXT:      [[DR:%.+]] = ringattn.recv dkv_ring[1] from 3 hop 0
-// CHECK:           ringattn.compute step 1 kv(kv_ring[0]) dkv(dkv_partial[0]) {
+// CHECK:           ringattn.compute step 1 kv(kv_ring[1]) dkv(dkv_partial[0]) {
 // CHECK:           ringattn.wait [[DR]]
 // CHECK-NEXT:      ringattn.accumulate dkv_partial[0] into dkv_ring[1]
-// CHECK:           {{%.+}} = ringattn.send dkv_ring[1] to 1 hop 3
-// CHECK-NEXT:      {{%.+}} = ringattn.recv dkv_ring[0] from 3 hop 3
+// CHECK:           {{%.+}} = ringattn.send dkv_ring[0] to 1 hop 2
+// CHECK-NEXT:      {{%.+}} = ringattn.recv dkv_ring[1] from 3 hop 2
+// CHECK-NEXT:      ringattn.compute step 3 kv(kv_local[0]) dkv(dkv_partial[0]) {
+// CHECK:           ringattn.accumulate dkv_partial[0] into dkv_ring[1]
 // CHECK-NEXT:      ringattn.wait
-// CHECK-NEXT:      ringattn.finalize dkv(dkv_ring[0])
+// CHECK-NEXT:      ringattn.finalize dkv(dkv_ring[1])
 // CHECK:         ringattn.rank 3 {
-// CHECK:           ringattn.finalize dkv(dkv_ring[0])
+// CHECK:           ringattn.finalize dkv(dkv_ring[1])
 // CHECK-NEXT:    }
 // CHECK-NEXT:  }
 ringattn.attention @attn config <cp = 4, seq = 32768, heads = 32, kv_heads = 4,

@@ -58,10 +58,19 @@ def check_layout(manifest):
                 for c in expected], f"rank {rank} position ranges")
 
 
+def owner_last(config, direction):
+    """Whether the backward's accumulators end at their owners (step s
+    recomputes the forward's step (s+1) % cp): everywhere but causal
+    contiguous, where rank 0 computes only its own shard."""
+    return direction == "backward" and not (
+        config["layout"] == "contiguous" and config["causal"])
+
+
 def check_schedule(manifest, direction):
     config, layout = manifest["config"], manifest["layout"]
     schedule = manifest[direction]
     cp = config["cp"]
+    shift = 1 if owner_last(config, direction) else 0
     expected_pairs = visible_pairs(config, layout["num_chunks"])
     seen = {}
     work = schedule["work"]["per_rank_and_step"]
@@ -82,7 +91,7 @@ def check_schedule(manifest, direction):
                 expect(layout["chunk_to_rank"][pair["kv"]] ==
                        step["kv_shard_of_rank"],
                        f"{direction}: kv chunk {pair['kv']} not in the shard")
-                expect(step["kv_shard_of_rank"] == (rank - s) % cp,
+                expect(step["kv_shard_of_rank"] == (rank - s - shift) % cp,
                        f"{direction}: rank {rank} step {s} holds the wrong shard")
                 units += 1.0 if pair["mask"] == "full" else 0.5
             expect(step["work"] == units == work[rank][s],
@@ -101,7 +110,7 @@ def check_schedule(manifest, direction):
     expect(transfers["kv"]["bytes_per_hop"] == kv_bytes,
            f"{direction}: K/V bytes per hop")
     if direction == "backward":
-        expect(transfers["dkv"]["hops"] == (cp if cp > 1 else 0),
+        expect(transfers["dkv"]["hops"] == (cp - shift if cp > 1 else 0),
                "backward: dK/dV hops")
         expect(transfers["dkv"]["bytes_per_hop"] == dkv_bytes,
                "backward: dK/dV bytes per hop")
@@ -145,17 +154,21 @@ def check_case(manifest, case):
                "rank 0 step 0 pairs")
         expect(steps[0]["kv_buffer"] == {"kind": "kv_local", "slot": 0},
                "rank 0 step 0 reads kv_local[0]")
-        for schedule in (forward, backward):
+        # The backward sees the own shard (the diagonal pairs) last.
+        for schedule, remote in ((forward, slice(1, None)),
+                                 (backward, slice(0, -1))):
             for entry in schedule["ranks"]:
-                for step in entry["steps"][1:]:
+                for step in entry["steps"][remote]:
                     expect([p["mask"] for p in step["pairs"]] ==
-                           ["full", "full"], "two full pairs at later steps")
+                           ["full", "full"], "two full pairs at remote steps")
             expect(schedule["work"]["balanced"] is True, "zigzag is balanced")
+        expect(backward["ranks"][0]["steps"][-1]["pairs"] == steps[0]["pairs"],
+               "the backward's last step recomputes the forward's first")
         expect(forward["transfers"]["kv"]["bytes_per_hop"] ==
                2 * 8192 * 4 * 128 * 2, "K/V bytes per hop")
         expect(forward["transfers"]["kv"]["hops"] == 3, "3 K/V hops forward")
-        expect(backward["transfers"]["dkv"]["hops"] == 4,
-               "4 dK/dV hops backward")
+        expect(backward["transfers"]["dkv"]["hops"] == 3,
+               "3 dK/dV hops backward")
         ring = manifest["buffers"]["per_rank"][0]
         expect(ring["kv_ring"] == {"slots": 2, "bytes": 2 * 16777216},
                "two K/V ring slots")

@@ -1,10 +1,12 @@
 """Checks a schedule.svg written by ringattn-gen.
 
-usage: check_svg.py SVG CP
+usage: check_svg.py SVG CP [--owner-first]
 
 The file parses as XML, references nothing outside itself, and holds one cell
 per rank and step in each direction and one arrow per send: forward cp*(cp-1)
-K/V hops, backward as many K/V hops plus cp*cp dK/dV hops (none for cp = 1).
+K/V hops, backward as many K/V hops plus cp*(cp-1) dK/dV hops, each
+accumulator ending at its owner (cp*cp with --owner-first: causal
+contiguous, where it starts there; none for cp = 1).
 """
 
 import collections
@@ -16,6 +18,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 def main():
     path, cp = sys.argv[1], int(sys.argv[2])
+    owner_first = "--owner-first" in sys.argv[3:]
     root = ET.parse(path).getroot()
     assert root.tag == SVG + "svg", root.tag
     for element in root.iter():
@@ -40,7 +43,7 @@ def main():
     assert sum(cells.values()) == 2 * cp * cp, "extra cells"
     expected = {("forward", "kv"): cp * (cp - 1),
                 ("backward", "kv"): cp * (cp - 1),
-                ("backward", "dkv"): cp * cp if cp > 1 else 0}
+                ("backward", "dkv"): cp * (cp if owner_first else cp - 1)}
     for key, count in expected.items():
         assert hops[key] == count, f"{key}: {hops[key]} arrows, want {count}"
     print(f"svg ok: {sum(cells.values())} cells, {sum(hops.values())} hops")

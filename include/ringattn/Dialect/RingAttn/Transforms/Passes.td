@@ -45,15 +45,21 @@ def DeriveBackward : Pass<"ringattn-derive-backward", "::mlir::ModuleOp"> {
   let description = [{
     Adds `ringattn.schedule @name_bwd backward` next to every forward schedule
     `@name_fwd` that has none. The K/V shards travel the same hops again, each
-    step recomputes the same chunk pairs, dQ accumulates locally, and a fp32
-    dK/dV accumulator travels one hop behind the K/V shard it belongs to: step
-    0 writes the accumulator of the rank's own shard into dkv_ring[0]; every
-    later step writes dkv_partial[0], waits for the accumulator arriving from
-    the neighbour and adds the partial into it; each accumulator is sent on
-    after its add and reaches its owner after cp hops (none for cp = 1), where
-    `ringattn.finalize` writes dK/dV. Each wait of a dK/dV hop sits right before
-    the first op that needs it, so no compute waits on a dK/dV hop posted after
-    the previous compute.
+    step recomputes chunk pairs of the forward, dQ accumulates locally, and an
+    fp32 dK/dV accumulator per shard travels the ring collecting every rank's
+    partial: the first step writes one into dkv_ring[0]; every later step
+    writes dkv_partial[0], waits for the accumulator arriving from the
+    neighbour and adds the partial into it; each accumulator is sent on after
+    its add until it reaches its owner, where `ringattn.finalize` writes dK/dV.
+    Whenever every rank computes at the forward's step 1 (the zigzag layout,
+    any non-causal one), step s recomputes the forward's step (s+1) % cp: a
+    rank sees its own shard last, the accumulators start one rank past their
+    owners and the last of cp-1 dK/dV hops arrives during the owner's last
+    step, so none is left after the last kernel. Otherwise (causal
+    contiguous) step s recomputes the forward's step s and the accumulators
+    start at their owners and come home after cp hops. Each wait of a dK/dV
+    hop sits right before the first op that needs it, so no compute waits on
+    a dK/dV hop posted after the previous compute.
   }];
   let dependentDialects = ["::mlir::ringattn::RingAttnDialect"];
 }
