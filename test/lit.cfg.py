@@ -19,6 +19,16 @@ config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py",
                    "lit.site.cfg.py", "Inputs", "Unit"]
 config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
 
+# The sanitized build (RINGATTN_SANITIZE, utils/check-hardened.sh): every
+# report aborts the tool, so that it fails a RUN line that expects a failure
+# too (`not`, expect_usage_error.py) rather than passing as an exit status;
+# leaks are reports. Options set in the environment win.
+if config.ringattn_sanitize:
+    config.environment.setdefault(
+        "ASAN_OPTIONS", "abort_on_error=1:detect_leaks=1")
+    config.environment.setdefault(
+        "UBSAN_OPTIONS", "abort_on_error=1:halt_on_error=1:print_stacktrace=1")
+
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 

@@ -192,7 +192,7 @@ std::optional<std::string> mlir::ringattn::renderPackageSource(
       accumulate = index;
     if (k.role == "finalize")
       finalize = index;
-    os << "  {\"" << k.name << "\", " << roleEnum(k.role) << ", " << k.grid[0]
+    os << "  {\"" << k.name << "\", " << roleEnum(k.role) << ", " << k.workItems()
        << ", " << k.block[0] << ", " << k.sharedMemoryBytes << ", " << k.qLen
        << ", " << k.kvLen << ", " << config.heads << ", " << config.kvHeads
        << ", " << config.headDim << ", "

@@ -59,7 +59,7 @@ KernelEntry describe(Operation *op, const hopper::KernelResources &r,
     entry.qRows = spec.blockM;
     entry.kvRows = spec.blockN;
     entry.stages = spec.stages;
-    entry.grid = {launch.gridX, config.heads, 1};
+    entry.grid = {config.heads, launch.gridX, 1};
     entry.block = {launch.blockThreads, 1, 1};
     entry.sharedMemoryBytes = launch.sharedBytes;
   } else if (auto backward = dyn_cast<rakernel::BackwardOp>(op)) {
@@ -74,7 +74,7 @@ KernelEntry describe(Operation *op, const hopper::KernelResources &r,
     entry.qRows = spec.blockM;
     entry.kvRows = spec.blockN;
     entry.stages = spec.stages;
-    entry.grid = {launch.gridX, config.kvHeads, 1};
+    entry.grid = {config.kvHeads, launch.gridX, 1};
     entry.block = {launch.blockThreads, 1, 1};
     entry.sharedMemoryBytes = launch.sharedBytes;
   } else if (auto dq = dyn_cast<rakernel::BackwardDqOp>(op)) {
@@ -87,7 +87,7 @@ KernelEntry describe(Operation *op, const hopper::KernelResources &r,
     entry.qRows = spec.blockM;
     entry.kvRows = spec.blockN;
     entry.stages = spec.stages;
-    entry.grid = {launch.gridX, config.heads, 1};
+    entry.grid = {config.heads, launch.gridX, 1};
     entry.block = {launch.blockThreads, 1, 1};
     entry.sharedMemoryBytes = launch.sharedBytes;
   } else {

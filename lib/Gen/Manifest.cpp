@@ -311,6 +311,7 @@ Json kernelJson(const KernelEntry &kernel) {
               {"kv_rows", kernel.kvRows},
               {"stages", kernel.stages},
               {"grid", kernel.grid},
+              {"work_items", kernel.workItems()},
               {"block", kernel.block},
               {"shared_memory_bytes", kernel.sharedMemoryBytes},
               {"registers", kernel.registers},

@@ -113,7 +113,7 @@ class Generated:
         for k in self.manifest["kernels"]:
             desc = Kernel(
                 name=k["name"].encode(), role=_ROLES[k["role"]],
-                grid_x=k["grid"][0], block=k["block"][0],
+                grid_x=k["work_items"], block=k["block"][0],
                 shared_bytes=k["shared_memory_bytes"], q_len=k["q_len"],
                 kv_len=k["kv_len"], heads=self.config["heads"],
                 kv_heads=self.config["kv_heads"],

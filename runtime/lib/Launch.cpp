@@ -77,15 +77,16 @@ ringattn_status checkCommon(ringattn_module *module, const ringattn_kernel *k,
                    std::to_string(k->kv_heads) + ")");
   if (k->q_len < 1 || k->kv_len < 1)
     return invalid(name + "q_len and kv_len must be positive");
-  if (k->grid_x < 1 || k->grid_x > 0x7FFFFFFF)
+  bool tiled = k->role == RINGATTN_KERNEL_FORWARD ||
+               k->role == RINGATTN_KERNEL_BACKWARD ||
+               k->role == RINGATTN_KERNEL_BACKWARD_DQ;
+  // A tiled kernel's work items run along the grid's y (at most 65535).
+  if (k->grid_x < 1 || k->grid_x > (tiled ? 65535 : 0x7FFFFFFF))
     return invalid(name + "grid_x out of range");
   if (k->block < 32 || k->block > 1024 || k->block % 32 != 0)
     return invalid(name + "block must be a multiple of 32 in [32, 1024]");
   if (k->shared_bytes < 0 || k->shared_bytes > 232448)
     return invalid(name + "shared_bytes out of range [0, 232448]");
-  bool tiled = k->role == RINGATTN_KERNEL_FORWARD ||
-               k->role == RINGATTN_KERNEL_BACKWARD ||
-               k->role == RINGATTN_KERNEL_BACKWARD_DQ;
   if (tiled && (k->q_rows < 1 || k->q_rows > 256 || k->kv_rows < 1 ||
                 k->kv_rows > 256))
     return invalid(name + "q_rows and kv_rows must be in [1, 256]");
@@ -131,7 +132,9 @@ ringattn_launch_forward(ringattn_module *module, const ringattn_kernel *kernel,
   float *oAcc = a.o_acc, *lseAcc = a.lse_acc, *lse = a.lse;
   void *out = a.out;
   void *params[] = {&maps[0], &maps[1], &maps[2], &oAcc, &lseAcc, &out, &lse};
+  // Heads along x, work items along y (see ringattn_kernel.grid_x).
   RINGATTN_TRY(launchKernel(*module, k, static_cast<unsigned>(k.heads),
+                            static_cast<unsigned>(k.grid_x),
                             static_cast<unsigned>(a.batch), params, stream));
   return succeed();
 }
@@ -179,9 +182,9 @@ ringattn_launch_backward(ringattn_module *module, const ringattn_kernel *kernel,
   float *dqAcc = a.dq_acc, *dk = a.dk, *dv = a.dv;
   void *params[] = {&maps[0], &maps[1], &maps[2], &maps[3], &maps[4],
                     &maps[5], &dqAcc,    &dk,      &dv};
-  unsigned gridY = static_cast<unsigned>(main ? k.kv_heads : k.heads);
-  RINGATTN_TRY(launchKernel(*module, k, gridY, static_cast<unsigned>(a.batch),
-                            params, stream));
+  unsigned heads = static_cast<unsigned>(main ? k.kv_heads : k.heads);
+  RINGATTN_TRY(launchKernel(*module, k, heads, static_cast<unsigned>(k.grid_x),
+                            static_cast<unsigned>(a.batch), params, stream));
   return succeed();
 }
 
@@ -196,8 +199,9 @@ extern "C" ringattn_status ringattn_launch_preprocess(
   RINGATTN_TRY(checkPointer(delta, 4, "delta"));
   RINGATTN_TRY(checkPointer(dqAcc, 16, "dq_acc"));
   void *params[] = {&out, &dout, &delta, &dqAcc};
-  RINGATTN_TRY(launchKernel(*module, *kernel, static_cast<unsigned>(batch), 1,
-                            params, stream));
+  RINGATTN_TRY(launchKernel(*module, *kernel,
+                            static_cast<unsigned>(kernel->grid_x),
+                            static_cast<unsigned>(batch), 1, params, stream));
   return succeed();
 }
 
@@ -211,8 +215,10 @@ ringattn_launch_accumulate(ringattn_module *module,
   RINGATTN_TRY(checkPointer(src, 16, "src"));
   void *params[] = {&dst, &src};
   // Grid y: the dK half of every sequence, then the dV half.
-  RINGATTN_TRY(launchKernel(*module, *kernel, static_cast<unsigned>(2 * batch),
-                            1, params, stream));
+  RINGATTN_TRY(launchKernel(*module, *kernel,
+                            static_cast<unsigned>(kernel->grid_x),
+                            static_cast<unsigned>(2 * batch), 1, params,
+                            stream));
   return succeed();
 }
 
@@ -228,7 +234,8 @@ extern "C" ringattn_status ringattn_launch_finalize(
   RINGATTN_TRY(checkPointer(dk, 8, "dk"));
   RINGATTN_TRY(checkPointer(dv, 8, "dv"));
   void *params[] = {&dqAcc, &dkAcc, &dvAcc, &dq, &dk, &dv};
-  RINGATTN_TRY(launchKernel(*module, *kernel, static_cast<unsigned>(batch), 1,
-                            params, stream));
+  RINGATTN_TRY(launchKernel(*module, *kernel,
+                            static_cast<unsigned>(kernel->grid_x),
+                            static_cast<unsigned>(batch), 1, params, stream));
   return succeed();
 }

@@ -25,11 +25,11 @@ struct ringattn_module {
 
 namespace ringattn::runtime {
 
-/// Launches `k` with grid (k.grid_x, gridY, gridZ) and the given parameters,
+/// Launches `k` with grid (gridX, gridY, gridZ) and the given parameters,
 /// in the module's context.
 ringattn_status launchKernel(ringattn_module &m, const ringattn_kernel &k,
-                             unsigned gridY, unsigned gridZ, void **params,
-                             void *stream);
+                             unsigned gridX, unsigned gridY, unsigned gridZ,
+                             void **params, void *stream);
 
 /// The driver (for building tensor maps before a launch).
 ringattn_status moduleDriver(ringattn_module &m, const Driver *&driver);

@@ -61,16 +61,15 @@ ringattn_status getFunction(const Driver &d, ringattn_module &m,
 } // namespace
 
 ringattn_status ringattn::runtime::launchKernel(
-    ringattn_module &m, const ringattn_kernel &k, unsigned gridY,
-    unsigned gridZ, void **params, void *stream) {
+    ringattn_module &m, const ringattn_kernel &k, unsigned gridX,
+    unsigned gridY, unsigned gridZ, void **params, void *stream) {
   const Driver *d = nullptr;
   RINGATTN_TRY(loadDriver(d));
   ContextGuard guard(m.context);
   RINGATTN_TRY(guard.status());
   CUfunction function;
   RINGATTN_TRY(getFunction(*d, m, k, function));
-  return checkCuda(d->launchKernel(function, static_cast<unsigned>(k.grid_x),
-                                   gridY, gridZ,
+  return checkCuda(d->launchKernel(function, gridX, gridY, gridZ,
                                    static_cast<unsigned>(k.block), 1, 1,
                                    static_cast<unsigned>(k.shared_bytes),
                                    static_cast<CUstream>(stream), params,

@@ -41,8 +41,11 @@
 //                     preprocess | accumulate | finalize), epilogue, pairs[{q,
 //                     kv, mask}] (local chunk numbering), finalize, zero,
 //                     deterministic, reads_accumulators, writes_final, q_len,
-//                     kv_len, q_rows, kv_rows, stages, grid (x; y and z at
-//                     launch: heads or kv_heads, batch), block,
+//                     kv_len, q_rows, kv_rows, stages, grid (per sequence:
+//                     tiled kernels {heads or kv_heads, work items, 1}, the
+//                     heaviest items first; elementwise {blocks, 1, 1}; the
+//                     batch multiplies the last used dimension), work_items
+//                     (CTAs per head and sequence), block,
 //                     shared_memory_bytes, registers, spill_bytes,
 //                     stack_frame_bytes, ptx, cubin}]; a compute op and its
 //                     step name the kernel it launches ("kernel", and
@@ -94,6 +97,13 @@ struct KernelEntry {
   int64_t stages = 0;
   std::array<int64_t, 3> grid = {1, 1, 1};
   std::array<int64_t, 3> block = {1, 1, 1};
+  /// Whether the kernel computes chunk-pair tiles (heads on the grid's x,
+  /// work items on y) rather than an elementwise pass (blocks on x).
+  bool tiled() const {
+    return role == "forward" || role == "backward" || role == "backward_dq";
+  }
+  /// CTAs per head and sequence (the runtime's ringattn_kernel.grid_x).
+  int64_t workItems() const { return tiled() ? grid[1] : grid[0]; }
   int64_t sharedMemoryBytes = 0;
   int64_t registers = 0;
   int64_t spillBytes = 0;

@@ -284,10 +284,12 @@ void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems) {
   lane = e.band(tid, e.i32(31));
 
   Value table = LLVM::AddressOfOp::create(e.b, e.loc, workItems);
-  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdX()));
+  // Heads run along x, the work items (heaviest first) along y: the block
+  // scheduler issues every head's heaviest item before any lighter one.
+  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdY()));
   kvChunk = e.shr(item, e.i32(16));
   kvTile = e.band(item, e.i32(0xFFFF));
-  kvHead = e.blockIdY();
+  kvHead = e.blockIdX();
   batch = e.blockIdZ();
 
   // The segments of K/V chunk 0 and 1 are compile-time facts; a diagonal
@@ -849,10 +851,10 @@ void DqKernelBuilder::build() {
   warpInGroup = e.band(e.shr(tid, e.i32(5)), e.i32(3));
   lane = e.band(tid, e.i32(31));
   Value table = LLVM::AddressOfOp::create(e.b, e.loc, workItems);
-  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdX()));
+  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdY()));
   qChunk = e.shr(item, e.i32(16));
   qTile = e.band(item, e.i32(0xFFFF));
-  head = e.blockIdY();
+  head = e.blockIdX();
   kvHead = e.divu(head, e.i32(g.group));
   batch = e.blockIdZ();
 

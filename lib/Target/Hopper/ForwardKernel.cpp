@@ -259,10 +259,12 @@ void ForwardKernelBuilder::emitPrologue(Block &entry, LLVM::GlobalOp workItems) 
   v.lane = e.band(v.tid, e.i32(31));
 
   Value table = LLVM::AddressOfOp::create(e.b, e.loc, workItems);
-  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdX()));
+  // Heads run along x, the work items (heaviest first) along y: the block
+  // scheduler issues every head's heaviest item before any lighter one.
+  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdY()));
   v.qChunk = e.shr(item, e.i32(16));
   v.qTile = e.band(item, e.i32(0xFFFF));
-  v.head = e.blockIdY();
+  v.head = e.blockIdX();
   v.kvHead = e.divu(v.head, e.i32(g.group));
   v.batch = e.blockIdZ();
   decodeSegments();

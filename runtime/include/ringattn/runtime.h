@@ -86,7 +86,8 @@ typedef enum ringattn_kernel_role {
 typedef struct ringattn_kernel {
   const char *name;
   ringattn_kernel_role role;
-  int64_t grid_x;       /* CTAs per (head, batch) */
+  int64_t grid_x;       /* CTAs per (head, batch): a tiled kernel's work
+                           items, launched along the grid's y (heads on x) */
   int64_t block;        /* threads per CTA */
   int64_t shared_bytes; /* dynamic shared memory */
   int64_t q_len;        /* query tokens per rank */

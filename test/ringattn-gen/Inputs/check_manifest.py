@@ -224,8 +224,9 @@ def check_kernels(manifest):
     for k in kernels.values():
         heads = config["kv_heads"] if k["role"] == "backward" else config["heads"]
         if k["role"] in ("forward", "backward", "backward_dq"):
-            expect(k["grid"][1] == heads and k["grid"][0] >= 1,
-                   "kernel grid: work items x heads")
+            expect(k["grid"][0] == heads and k["grid"][1] >= 1 and
+                   k["work_items"] == k["grid"][1],
+                   "kernel grid: heads x work items")
         expect(k["registers"] > 0 and k["spill_bytes"] == 0,
                "kernel %s uses registers and spills none" % k["name"])
         expect(k["shared_memory_bytes"] <= 232448, "shared memory fits")

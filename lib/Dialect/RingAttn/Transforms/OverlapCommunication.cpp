@@ -195,7 +195,9 @@ private:
   }
 
   void mergeWaits() {
-    for (Operation *op = &block.front(); op; op = op->getNextNode()) {
+    // (An empty rank program has no front op.)
+    for (Operation *op = block.empty() ? nullptr : &block.front(); op;
+         op = op->getNextNode()) {
       auto wait = dyn_cast<WaitOp>(op);
       if (!wait)
         continue;
