@@ -34,9 +34,12 @@ std::optional<AttentionConfig::Violation> AttentionConfig::validate() const {
   if (headDim < 1)
     return violation("head_dim",
                      "must be at least 1 (got " + std::to_string(headDim) + ")");
-  if (layout == Layout::zigzag && seq % (2 * cp) != 0)
+  // 2*cp in 64 unsigned bits: it overflows int64_t for cp >= 2^62 (and then
+  // cannot divide seq).
+  uint64_t twoCp = 2 * static_cast<uint64_t>(cp);
+  if (layout == Layout::zigzag && static_cast<uint64_t>(seq) % twoCp != 0)
     return violation("seq", "the zigzag layout needs seq divisible by 2*cp = " +
-                                std::to_string(2 * cp) + " (got " +
+                                std::to_string(twoCp) + " (got " +
                                 std::to_string(seq) + ")");
   if (layout == Layout::contiguous && seq % cp != 0)
     return violation("seq", "the contiguous layout needs seq divisible by cp = " +

@@ -29,9 +29,8 @@ constexpr int kUsageErrorStatus = 2;
 /// configuration).
 constexpr int kInternalErrorStatus = 1;
 
-/// The largest ring ringattn-gen builds: the schedules grow as cp^2 ops (cp
-/// = 128 takes about 6 s and 300 MB).
-constexpr int64_t kMaxRanks = 128;
+/// The largest ring ringattn-gen builds, the schedule passes' limit.
+using mlir::ringattn::kMaxRanks;
 
 /// A failure with a one-line message and the exit status it maps to.
 struct Failure {

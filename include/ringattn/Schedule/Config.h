@@ -53,6 +53,11 @@ struct AttentionConfig {
   bool operator==(const AttentionConfig &other) const;
 };
 
+/// The largest ring the schedule passes expand (and ringattn-gen builds): a
+/// schedule holds cp^2 computes per direction (cp = 128 takes about 6 s and
+/// 300 MB).
+constexpr int64_t kMaxRanks = 128;
+
 /// Bytes per element of a dtype.
 int64_t elementBytes(DType dtype);
 

@@ -45,6 +45,13 @@ ringattn.attention @a config <cp = 4, seq = 36, heads = 2, kv_heads = 1, head_di
 
 // -----
 
+// 2*cp does not fit in int64_t (UndefinedBehaviorSanitizer reported the
+// multiplication, here and for ringattn-gen --cp 4611686018427387904).
+// expected-error @+1 {{invalid ring-attention config: seq: the zigzag layout needs seq divisible by 2*cp = 9223372036854775808 (got 64)}}
+ringattn.attention @a config <cp = 4611686018427387904, seq = 64, heads = 2, kv_heads = 1, head_dim = 8, dtype = bf16, layout = zigzag, causal = true>
+
+// -----
+
 // expected-error @+1 {{invalid ring-attention config: seq: the contiguous layout needs seq divisible by cp = 3 (got 32)}}
 ringattn.attention @a config <cp = 3, seq = 32, heads = 2, kv_heads = 1, head_dim = 8, dtype = bf16, layout = contiguous, causal = true>
 
@@ -212,6 +219,29 @@ ringattn.schedule @s forward config #c {
 // expected-error @+1 {{'ringattn.schedule' op expects 2 rank programs (cp = 2), found 1}}
 ringattn.schedule @s forward config #c {
   ringattn.rank 0 {}
+}
+
+// -----
+
+// A rank op without its 'rank' attribute (the generic form) is reported by
+// its own verifier; the schedule's, which runs first, must not read it
+// (found by the IR fuzzer: a null attribute dereference).
+#c = #ringattn.config<cp = 2, seq = 32, heads = 2, kv_heads = 1, head_dim = 8, dtype = bf16, layout = zigzag, causal = true>
+ringattn.schedule @s forward config #c {
+  // expected-error @+1 {{'ringattn.rank' op requires attribute 'rank'}}
+  "ringattn.rank"() <{id = 0 : i64}> ({
+  }) : () -> ()
+  ringattn.rank 1 {}
+}
+
+// -----
+
+#c = #ringattn.config<cp = 2, seq = 32, heads = 2, kv_heads = 1, head_dim = 8, dtype = bf16, layout = zigzag, causal = true>
+ringattn.schedule @s forward config #c {
+  // expected-error @+1 {{'ringattn.rank' op attribute 'rank' failed to satisfy constraint: 64-bit signless integer attribute}}
+  "ringattn.rank"() <{rank = 0 : i128}> ({
+  }) : () -> ()
+  ringattn.rank 1 {}
 }
 
 // -----

@@ -61,9 +61,15 @@ LogicalResult ScheduleOp::verify() {
     if (!rank)
       return emitOpError() << "may only hold 'ringattn.rank' ops, found '"
                            << op.getName() << "'";
+    // A parent is verified before the ops it holds: a rank op whose 'rank'
+    // attribute is missing or not an i64 (the generic form) is left to its
+    // own verifier.
+    IntegerAttr idAttr = rank.getProperties().rank;
+    if (!idAttr || !idAttr.getType().isSignlessInteger(64))
+      return success();
     // I64Attr getters return uint64_t: read them signed, so that a negative
     // id is reported as written.
-    int64_t id = rank.getRank();
+    int64_t id = idAttr.getInt();
     if (id != expected)
       return emitOpError() << "expects rank programs 0.." << cp - 1
                            << " in order; found rank " << id << " where rank "

@@ -55,8 +55,15 @@ struct ExpandSchedulePass
     SmallVector<AttentionOp> attentions(
         getOperation().getBody()->getOps<AttentionOp>());
     for (AttentionOp attention : attentions) {
-      OpBuilder builder(attention);
       AttentionConfig config = attention.getConfig().getConfig();
+      if (config.cp > kMaxRanks) {
+        attention.emitOpError()
+            << "has a ring of " << config.cp
+            << " ranks; the schedule passes expand rings of at most "
+            << kMaxRanks << " (a schedule holds cp^2 computes)";
+        return signalPassFailure();
+      }
+      OpBuilder builder(attention);
       auto schedule = ScheduleOp::create(builder, 
           attention.getLoc(), (attention.getSymName() + "_fwd").str(),
           Direction::forward, attention.getConfig());

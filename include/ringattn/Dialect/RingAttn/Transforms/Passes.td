@@ -20,6 +20,8 @@ def ExpandSchedule : Pass<"ringattn-expand-schedule", "::mlir::ModuleOp"> {
     included), its `ringattn.combine`, and the K/V hop to the next step as a
     send/recv pair followed by a wait (no overlap yet). Step s reads the K/V
     shard of rank (r - s) mod cp from kv_local[0] (s = 0) or kv_ring[(s-1) % 2].
+    A ring above 128 ranks (`kMaxRanks`) is an error: the schedule holds cp^2
+    computes.
   }];
   let dependentDialects = ["::mlir::ringattn::RingAttnDialect"];
   let statistics = [
