@@ -2,8 +2,10 @@
 //
 // libFuzzer target: the input picks a call of the C API and its arguments:
 // kernel descriptions, packages (arrays sized as they declare, contents
-// arbitrary), counts, and pointers that are null, misaligned or real host
-// buffers. Module and context handles are real objects of the runtime's own
+// arbitrary), counts, pointers that are null, misaligned or real host
+// buffers, and cubin paths of every kind (missing, a directory, an empty
+// file, a file of fuzzed bytes) in a scratch directory. Module and context
+// handles are real objects of the runtime's own
 // types, never loaded: on a machine without a GPU every call that passes its
 // checks stops at the driver. A refusal is fine; a crash, an out-of-bounds
 // read or write, undefined behaviour or a leak is a bug.
@@ -17,6 +19,9 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -33,6 +38,49 @@ void *pointer(FuzzedDataProvider &in) {
     return gBuffer;
   default:
     return gBuffer + in.ConsumeIntegralInRange(1, 15);
+  }
+}
+
+/// A scratch directory with an empty file and a file the fuzzer writes,
+/// removed at exit.
+struct ScratchFiles {
+  std::string dir, empty, image;
+  ScratchFiles() {
+    char name[] = "/tmp/ringattn-api-fuzzer.XXXXXX";
+    if (!mkdtemp(name))
+      std::abort();
+    dir = name;
+    empty = dir + "/empty.cubin";
+    image = dir + "/image.cubin";
+    std::ofstream(empty, std::ios::binary);
+  }
+  ~ScratchFiles() {
+    std::remove(empty.c_str());
+    std::remove(image.c_str());
+    std::remove(dir.c_str());
+  }
+};
+
+/// A path of each kind the loader meets: null, empty, missing, a directory,
+/// an empty file, or a file holding `contents`. (A path made of fuzzed bytes
+/// would read whatever the machine holds, /dev/zero included.)
+const char *path(FuzzedDataProvider &in, const std::string &contents) {
+  static ScratchFiles files;
+  static std::string missing = files.dir + "/missing.cubin";
+  switch (in.ConsumeIntegralInRange(0, 5)) {
+  case 0:
+    return nullptr;
+  case 1:
+    return "";
+  case 2:
+    return missing.c_str();
+  case 3:
+    return files.dir.c_str();
+  case 4:
+    return files.empty.c_str();
+  default:
+    std::ofstream(files.image, std::ios::binary | std::ios::trunc) << contents;
+    return files.image.c_str();
   }
 }
 
@@ -74,7 +122,11 @@ struct FuzzedPackage {
     p.chunk_length = in.ConsumeIntegralInRange<int64_t>(-2, 64);
     p.local_length = in.ConsumeBool() ? p.chunks_per_rank * p.chunk_length
                                       : in.ConsumeIntegral<int64_t>();
-    p.seq = in.ConsumeBool() ? p.cp * p.local_length
+    // cp * local_length wraps (in unsigned arithmetic) for a random
+    // local_length: the runtime must refuse it like any other mismatch.
+    p.seq = in.ConsumeBool() ? static_cast<int64_t>(
+                                   static_cast<uint64_t>(p.cp) *
+                                   static_cast<uint64_t>(p.local_length))
                              : in.ConsumeIntegral<int64_t>();
     p.heads = in.ConsumeIntegralInRange<int64_t>(-1, 70000);
     p.kv_heads = in.ConsumeIntegralInRange<int64_t>(-1, 64);
@@ -217,17 +269,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     break;
   }
   case 7: {
-    std::string path = in.ConsumeRandomLengthString(64);
+    std::string contents = in.ConsumeRandomLengthString(256);
     ringattn_module *loaded = nullptr;
-    ringattn_module_load(in.ConsumeBool() ? path.c_str() : nullptr,
-                         in.ConsumeIntegralInRange(-1, 8),
+    ringattn_module_load(path(in, contents), in.ConsumeIntegralInRange(-1, 8),
                          in.ConsumeBool() ? &loaded : nullptr);
     if (loaded)
       ringattn_module_unload(loaded);
+    loaded = nullptr;
     std::string image = in.ConsumeRandomLengthString(256);
     ringattn_module_load_image(in.ConsumeBool() ? image.data() : nullptr,
                                image.size(), 0,
                                in.ConsumeBool() ? &loaded : nullptr);
+    if (loaded)
+      ringattn_module_unload(loaded);
     break;
   }
   case 8: {
