@@ -2,7 +2,9 @@
 # On the GPU machine, in one call: build the runtime, check the generated
 # kernels against fp64 (test/GPU/forward_check.py, backward_check.py), confirm
 # HGMMA in the SASS, and time the benchmark shapes, forward and
-# forward+backward, next to cuDNN and FA2 (3 repeats, median).
+# forward+backward, next to cuDNN and FA2 (3 repeats, median); the numerical
+# edge cases (test/GPU/edge_cases.py, .carry/edge); with SANITIZE="memcheck
+# racecheck synccheck", compute-sanitizer on small kernels (bench/sanitize.sh).
 # Needs .carry from bench/prepare.sh. Writes logs and JSON under $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +27,15 @@ if [ "${SKIP_CHECK:-0}" != 1 ]; then
   timeout 400 python3 test/GPU/backward_check.py .carry/gen/* --json "$out/backward-check.json" \
     > "$out/backward-check.log" 2>&1 || status=1
   grep -E "^(FAIL|seed)|passed|bit-identical" "$out/backward-check.log"
+fi
+if [ "${SKIP_EDGE:-0}" != 1 ] && [ -d .carry/edge ]; then
+  cases=$(for d in .carry/edge/*/; do n=$(basename "$d"); echo "${n%%_*}=$d"; done)
+  timeout 300 python3 test/GPU/edge_cases.py $cases --json "$out/edge-cases.json" \
+    > "$out/edge-cases.log" 2>&1 || status=1
+  grep -E "^(FAIL|PASS|seed)|passed" "$out/edge-cases.log"
+fi
+if [ -n "${SANITIZE:-}" ]; then
+  OUT="$out" timeout "${SANITIZE_TIMEOUT:-420}" bash bench/sanitize.sh $SANITIZE || status=1
 fi
 for cubin in .carry/bench/causal_16k/kernels.cubin; do
   echo "HGMMA in $cubin: $(/usr/local/cuda/bin/cuobjdump --dump-sass "$cubin" | grep -c HGMMA)"

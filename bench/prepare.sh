@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Generates, on the CPU machine, the kernels the GPU scripts use, into
-# .carry/gen (check grid) and .carry/bench (benchmark shapes). The device
+# .carry/gen (check grid), .carry/bench (benchmark shapes) and .carry/edge
+# (numerical edge cases, test/GPU/edge_cases.py). The device
 # machine has no MLIR: carry .carry with the call (see bench/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gen=build/bin/ringattn-gen
 out=.carry
-rm -rf "$out/gen" "$out/bench"
-mkdir -p "$out/gen" "$out/bench"
+rm -rf "$out/gen" "$out/bench" "$out/edge"
+mkdir -p "$out/gen" "$out/bench" "$out/edge"
 
 # name cp seq heads kv_heads head_dim dtype layout mask
 check_grid=(
@@ -37,6 +38,19 @@ bench_shapes=(
   "d64_causal_16k 1 16384 32 4 64 bf16 zigzag --causal"
   "atomic_causal_16k 1 16384 32 4 128 bf16 zigzag --causal --atomic-dq"
 )
+# Edge cases: large scores, fp16 near overflow, the shortest ranks the kernels
+# take (seq/cp = 4: two-token chunks; seq/cp = 2 is refused, see
+# docs/hardening.md), rows fully masked within a step.
+edge_cases=(
+  "large_s1000_d128       1  1000  8  2 128 bf16 zigzag     --causal"
+  "large_cp2_s4096_d64    2  4096 16  2  64 bf16 zigzag     --causal"
+  "overflow_cp2_s1024_f16 2  1024  8  2 128 fp16 zigzag     --causal"
+  "tiny_s4_d64            1     4  4  2  64 bf16 zigzag     --causal"
+  "tiny_cp2_s8_d128       2     8  4  2 128 bf16 zigzag     --causal"
+  "tiny_cp2_s8_f16        2     8  4  2 128 fp16 zigzag     --causal"
+  "masked_cp4_contig_s64  4    64  8  2 128 bf16 contiguous --causal"
+  "masked_cp4_s64         4    64  8  2 128 bf16 zigzag     --causal"
+)
 generate() {
   local dir=$1; shift
   read -r name cp seq heads kv dim dtype layout mask extra <<<"$*"
@@ -46,4 +60,5 @@ generate() {
 }
 for line in "${check_grid[@]}"; do generate "$out/gen" "$line"; done
 for line in "${bench_shapes[@]}"; do generate "$out/bench" "$line"; done
-echo "prepare: $(ls "$out/gen" | wc -l) check configs, $(ls "$out/bench" | wc -l) bench configs, $(du -sh "$out" | cut -f1)"
+for line in "${edge_cases[@]}"; do generate "$out/edge" "$line"; done
+echo "prepare: $(ls "$out/gen" | wc -l) check configs, $(ls "$out/bench" | wc -l) bench configs, $(ls "$out/edge" | wc -l) edge cases, $(du -sh "$out" | cut -f1)"

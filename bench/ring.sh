@@ -4,7 +4,9 @@
 # bench/prepare_ring.sh), build and run the example through the CMake package,
 # then, by MODE (default "check bench"):
 #   check: the ring against fp64 (test/GPU/ring_check.py, cp = 2 and cp = 1),
-#          CUDA graph capture, and the fault checks (test/GPU/ring_faults.py);
+#          CUDA graph capture, and the fault checks (test/GPU/ring_faults.py:
+#          mismatches, silent and exited peers, injected NCCL and launch
+#          faults with recovery, a peer dying mid-backward);
 #   smoke: the first two ring cases and the fault checks only;
 #   faults: the fault checks only;
 #   bench: bench/ring_bench.py (ours: ring, no transfers, single GPU;
@@ -61,10 +63,7 @@ if [[ " $mode " == *" check "* || " $mode " == *" smoke "* ]]; then
   fi
 fi
 if [[ " $mode " == *" check "* || " $mode " == *" smoke "* || " $mode " == *" faults "* ]]; then
-  rm -rf /tmp/ring-faults && mkdir -p /tmp/ring-faults
-  run2 120 test/GPU/ring_faults.py $ring/z2_s4096_h32-4_d128 $ring/c2_s4096_h32-4_d128 \
-    --dir /tmp/ring-faults --json "$out/ring-faults.json" > "$out/ring-faults.log" 2>&1 || status=1
-  grep -E "^(PASS|FAIL)|passed|Error" "$out/ring-faults.log"
+  OUT="$out" bash bench/faults.sh || status=1
 fi
 if [[ " $mode " == *" bench "* ]]; then
   run2 400 bench/ring_bench.py --ring $ring/z2_s{16384,32768,65536}_h32-4_d128 \

@@ -17,6 +17,7 @@
 #include "Nccl.h"
 #include "Package.h"
 #include "ringattn/package.h"
+#include "ringattn/testing.h"
 
 #include <algorithm>
 #include <atomic>
@@ -80,10 +81,12 @@ struct ringattn_context {
   // watchdog polls.
   std::vector<CUevent> syncEvents;
   CUevent done = nullptr;
+  bool doneRecorded = false; // `done` marks the last call's end
 
   // Timeline (timing events) of the last call.
   bool timeline = false;
   bool transfers = true; // off only to measure overlap
+  std::atomic<int> fault{RINGATTN_FAULT_NONE}; // test hook (testing.h)
   std::vector<CUevent> timingEvents;
   struct Span {
     int kind, step, start, end;
@@ -367,6 +370,25 @@ void release(ringattn_context &c) {
     else
       nccl->commAbort(c.comm);
   }
+  // A failed context may still have work queued that reads its buffers (an
+  // aborted ring's kernels end, but a caller's stream may be slow to drain):
+  // free the device buffers only once it has drained, within the bound;
+  // otherwise leave them (a leak, not a use after free).
+  if (c.error.load() != RINGATTN_OK) {
+    Clock::time_point start = Clock::now();
+    auto busy = [&]() {
+      for (CUstream s : {c.commStream, c.backgroundStream})
+        if (s && d->streamQuery(s) == CUDA_ERROR_NOT_READY)
+          return true;
+      return c.done && c.doneRecorded &&
+             d->eventQuery(c.done) == CUDA_ERROR_NOT_READY;
+    };
+    while (busy()) {
+      if (Clock::now() - start > std::chrono::milliseconds(c.timeoutMs))
+        return; // still busy: keep every device resource
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
   for (CUdeviceptr p : c.kvRing)
     d->memFree(p);
   for (CUdeviceptr p : c.dkvRing)
@@ -447,9 +469,8 @@ ringattn_status postGroup(ringattn_context &c, const Nccl &nccl,
 }
 
 /// Runs rank's forward or backward program on `stream`.
-ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
-                    CUstream stream) {
-  RINGATTN_TRY(stickyError(c));
+ringattn_status runProgram(ringattn_context &c, bool backward,
+                           const Tensors &t, CUstream stream) {
   const Driver *d = nullptr;
   RINGATTN_TRY(loadDriver(d));
   const Nccl *nccl = nullptr;
@@ -513,6 +534,9 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
     if (lastGroup && lastStream != on)
       RINGATTN_TRY(checkCuda(d->streamWaitEvent(on, lastGroup, 0),
                              "cuStreamWaitEvent"));
+    int armed = RINGATTN_FAULT_NCCL;
+    if (c.fault.compare_exchange_strong(armed, RINGATTN_FAULT_NONE))
+      return checkNccl(ncclSystemError, "ncclGroupEnd (injected fault)");
     int start = timing(on);
     if (c.transfers)
       RINGATTN_TRY(
@@ -646,6 +670,7 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
   d->streamIsCapturing(stream, &capture);
   if (capture == CU_STREAM_CAPTURE_STATUS_NONE) {
     RINGATTN_TRY(checkCuda(d->eventRecord(c.done, stream), "cuEventRecord"));
+    c.doneRecorded = true;
     std::lock_guard<std::mutex> lock(c.mutex);
     c.outstanding = true;
     ++c.generation;
@@ -654,7 +679,49 @@ ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
   return succeed();
 }
 
+/// Runs a program; a failure part way (a launch, an NCCL call) fails the
+/// context: the work already queued may wait on transfers that will never
+/// come, so the ring is aborted (its pending transfers end), the caller's
+/// stream is marked so destroy can tell when it has drained, and every
+/// later call reports the failure.
+ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
+                    CUstream stream) {
+  RINGATTN_TRY(stickyError(c));
+  if (c.fault.load() == RINGATTN_FAULT_LAUNCH) {
+    c.fault.store(RINGATTN_FAULT_NONE);
+    c.module->failNextLaunch.store(true);
+  }
+  ringattn_status status = runProgram(c, backward, t, stream);
+  if (status == RINGATTN_OK)
+    return status;
+  std::string message = ringattn_last_error();
+  abortRing(c, status, message);
+  const Driver *d = nullptr;
+  if (loadDriver(d) == RINGATTN_OK) {
+    CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+    d->streamIsCapturing(stream, &capture);
+    if (capture == CU_STREAM_CAPTURE_STATUS_NONE &&
+        d->eventRecord(c.done, stream) == CUDA_SUCCESS)
+      c.doneRecorded = true;
+  }
+  return fail(status, message);
+}
+
 } // namespace
+
+extern "C" ringattn_status
+ringattn_context_inject_fault(ringattn_context *context,
+                              ringattn_fault fault) {
+  if (!context)
+    return invalid("context is null");
+  if (fault != RINGATTN_FAULT_NONE && fault != RINGATTN_FAULT_NCCL &&
+      fault != RINGATTN_FAULT_LAUNCH)
+    return invalid("unknown fault " + std::to_string(static_cast<int>(fault)));
+  if (fault == RINGATTN_FAULT_NCCL && context->package->cp == 1)
+    return invalid("a cp = 1 context makes no NCCL calls");
+  context->fault.store(fault);
+  return succeed();
+}
 
 extern "C" ringattn_status ringattn_get_unique_id(ringattn_unique_id *id) {
   if (!id)

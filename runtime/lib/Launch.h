@@ -10,6 +10,7 @@
 
 #include "Driver.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
@@ -21,6 +22,8 @@ struct ringattn_module {
   std::mutex mutex;
   /// Functions looked up so far, with their shared-memory limit raised.
   std::map<std::string, CUfunction> functions;
+  /// Test hook (RINGATTN_FAULT_LAUNCH): the next launch fails in the driver.
+  std::atomic<bool> failNextLaunch{false};
 };
 
 namespace ringattn::runtime {

@@ -69,9 +69,14 @@ ringattn_status ringattn::runtime::launchKernel(
   RINGATTN_TRY(guard.status());
   CUfunction function;
   RINGATTN_TRY(getFunction(*d, m, k, function));
+  // The fault hook asks for more shared memory than any device has, so the
+  // driver itself refuses the launch.
+  unsigned shared = m.failNextLaunch.exchange(false)
+                        ? 1u << 30
+                        : static_cast<unsigned>(k.shared_bytes);
   return checkCuda(d->launchKernel(function, gridX, gridY, gridZ,
                                    static_cast<unsigned>(k.block), 1, 1,
-                                   static_cast<unsigned>(k.shared_bytes),
+                                   shared,
                                    static_cast<CUstream>(stream), params,
                                    nullptr),
                    "cuLaunchKernel");

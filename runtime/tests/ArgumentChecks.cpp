@@ -8,6 +8,7 @@
 
 #include "ringattn/package.h"
 #include "ringattn/runtime.h"
+#include "ringattn/testing.h"
 
 #include <cstdio>
 #include <cstring>
@@ -220,6 +221,13 @@ void checkContextArguments(char *buffer) {
   int count = 0;
   expect(ringattn_context_timeline(nullptr, nullptr, 0, &count),
          RINGATTN_ERROR_INVALID_ARGUMENT, "context is null", "timeline null");
+  expect(ringattn_context_inject_fault(nullptr, RINGATTN_FAULT_NCCL),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "context is null",
+         "inject_fault null");
+  expect(ringattn_context_inject_fault(fakeContext,
+                                       static_cast<ringattn_fault>(7)),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "unknown fault 7",
+         "inject_fault unknown fault");
 
   expect(ringattn_shard(nullptr, 0, buffer, buffer, 1, 256, nullptr),
          RINGATTN_ERROR_INVALID_ARGUMENT, "package is null", "shard null package");

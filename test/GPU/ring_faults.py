@@ -7,12 +7,24 @@
             and its wait reports TIMEOUT within the bound (not a hang), and
             later calls report the sticky error;
   exit      rank 1 joins and exits: the same on rank 0.
+  nccl      rank 0's next NCCL group fails (the ringattn_context_inject_fault
+            hook, testing.h): its forward returns NCCL at once and fails the
+            context; rank 1's wait reports TIMEOUT within the bound; both
+            destroy their contexts (device memory back to where it was) and a
+            new ring on a fresh id runs forward + backward;
+  launch    the same with rank 0's next kernel launch failing in the driver
+            (CUDA);
+  death     both run forward, then rank 1 posts its backward and exits: rank
+            0's backward + wait reports TIMEOUT (or NCCL) within the bound,
+            destroy gives its device memory back, and a cp = 1 context (the
+            --single package) works afterwards on the same device.
 
 The ranks share NCCL unique ids through files in --dir (no torch.distributed,
 so a rank may exit). Prints one PASS/FAIL line per check on rank 0.
 """
 
 import argparse
+import ctypes
 import json
 import os
 import sys
@@ -61,6 +73,10 @@ def main():
     parser.add_argument("package", help="a cp=2 package directory (built)")
     parser.add_argument("other", help="a cp=2 package of another configuration")
     parser.add_argument("--dir", required=True, help="a directory both ranks share")
+    parser.add_argument("--single", help="a cp=1 package (built) for the death check")
+    parser.add_argument("--scenarios", default="mismatch,silent,nccl,launch,exit",
+                        help="comma-separated, in this order; exit and death end "
+                             "rank 1, so each must come last (run death alone)")
     parser.add_argument("--json")
     args = parser.parse_args()
     rank = int(os.environ["RANK"])
@@ -70,6 +86,7 @@ def main():
     other = Package(lib_of(args.other), library=package.lib)
     stream = torch.cuda.current_stream().cuda_stream
     results = []
+    scenarios = args.scenarios.split(",")
 
     def report(ok, message, **extra):
         if rank == 0:
@@ -78,7 +95,8 @@ def main():
 
     # mismatch: rank 1 brings the other package; then the same package with
     # another batch.
-    for name, mine, batch in (("config", other, 1), ("batch", package, 2)):
+    for name, mine, batch in (("config", other, 1), ("batch", package, 2)) * (
+            "mismatch" in scenarios):
         uid = share_id(args.dir, "mismatch-" + name, rank, package)
         use, use_batch = (package, 1) if rank == 0 else (mine, batch)
         ok, message, _ = expect_error(
@@ -95,7 +113,7 @@ def main():
         v=torch.randn(1, n, hkv, d, device="cuda").bfloat16(),
         out=torch.empty(1, n, h, d, device="cuda").bfloat16(),
         lse=torch.empty(1, h, n, device="cuda"))
-    for scenario in ("silent", "exit"):
+    def silent_or_exit(scenario):
         uid = share_id(args.dir, scenario, rank, package)
         context = RingContext(package, rank, rank, 1, uid, BOUND_MS)
         done = os.path.join(args.dir, scenario + ".done")
@@ -107,7 +125,7 @@ def main():
             while not os.path.exists(done) and time.time() < deadline:
                 time.sleep(0.05)
             context.close()
-            continue
+            return
         t = tensors()
 
         def forward_and_wait():
@@ -127,6 +145,124 @@ def main():
         report(True, f"{scenario} peer: the caller's stream drained")
         context.close()
         open(done, "w").close()
+
+    if "silent" in scenarios:
+        silent_or_exit("silent")
+    # nccl and launch: an injected fault on rank 0, then recovery.
+    lib = package.lib
+    lib.ringattn_context_inject_fault.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.ringattn_context_inject_fault.restype = ctypes.c_int
+    grads = lambda: dict(
+        dout=torch.randn(1, n, h, d, device="cuda").bfloat16(),
+        dq=torch.empty(1, n, h, d, device="cuda").bfloat16(),
+        dk=torch.empty(1, n, hkv, d, device="cuda").bfloat16(),
+        dv=torch.empty(1, n, hkv, d, device="cuda").bfloat16())
+
+    def free_bytes():
+        torch.cuda.synchronize()
+        return torch.cuda.mem_get_info()[0]
+
+    def step(context, t, g):
+        context.forward(t["q"], t["k"], t["v"], t["out"], t["lse"], stream)
+        context.backward(g["dout"], t["q"], t["k"], t["v"], t["out"], t["lse"],
+                         g["dq"], g["dk"], g["dv"], stream)
+        context.wait()
+        torch.cuda.synchronize()
+        return all(torch.isfinite(x.float()).all().item()
+                   for x in (t["out"], g["dq"], g["dk"], g["dv"]))
+
+    for scenario, fault, status in [x for x in (("nccl", 1, 7), ("launch", 2, 4))
+                                    if x[0] in scenarios]:
+        t, g = tensors(), grads()
+        before = free_bytes()
+        uid = share_id(args.dir, scenario, rank, package)
+        context = RingContext(package, rank, rank, 1, uid, BOUND_MS)
+        if rank == 0:
+            package._check(lib.ringattn_context_inject_fault(context.handle, fault))
+            ok, message, _ = expect_error(
+                f"{scenario} fault: rank 0 forward", lambda: context.forward(
+                    t["q"], t["k"], t["v"], t["out"], t["lse"], stream), (status,))
+            report(ok, message)
+            ok, message, _ = expect_error(
+                f"{scenario} fault: rank 0 next forward", lambda: context.forward(
+                    t["q"], t["k"], t["v"], t["out"], t["lse"], stream), (10,))
+            report(ok, message)
+        else:
+            def forward_and_wait():
+                context.forward(t["q"], t["k"], t["v"], t["out"], t["lse"], stream)
+                context.wait()
+            ok, message, elapsed = expect_error(
+                f"{scenario} fault: rank 1 (peer) forward + wait", forward_and_wait, (7, 9))
+            ok = ok and elapsed <= BOUND_MS / 1000 + SLACK_S
+            # Rank 1 reports through a file: only rank 0 prints.
+            with open(os.path.join(args.dir, scenario + ".peer"), "w") as f:
+                json.dump({"ok": ok, "message": message}, f)
+        torch.cuda.synchronize()
+        context.close()
+        after = free_bytes()
+        released = after >= before - (64 << 20)  # allocator slack, not buffers
+        if rank == 0:
+            path = os.path.join(args.dir, scenario + ".peer")
+            deadline = time.time() + 60
+            while not os.path.exists(path) and time.time() < deadline:
+                time.sleep(0.05)
+            peer = json.load(open(path)) if os.path.exists(path) else {
+                "ok": False, "message": f"{scenario}: rank 1 never reported"}
+            report(peer["ok"], peer["message"] + f" (bound {BOUND_MS} ms)")
+            report(released, f"{scenario} fault: destroy gave the device memory back "
+                   f"({(before - after) / 2**20:.0f} MiB short)")
+        uid = share_id(args.dir, scenario + "-again", rank, package)
+        again = RingContext(package, rank, rank, 1, uid, BOUND_MS)
+        ok = step(again, t, g)
+        again.close()
+        report(ok, f"{scenario} fault: a new ring on a fresh id runs forward + backward")
+
+    if "exit" in scenarios:
+        silent_or_exit("exit")
+
+    # death: rank 1 exits in the middle of a backward.
+    if "death" in scenarios:
+        t, g = tensors(), grads()
+        before = free_bytes()
+        uid = share_id(args.dir, "death", rank, package)
+        context = RingContext(package, rank, rank, 1, uid, BOUND_MS)
+        context.forward(t["q"], t["k"], t["v"], t["out"], t["lse"], stream)
+        context.wait()
+        if rank == 1:
+            context.backward(g["dout"], t["q"], t["k"], t["v"], t["out"], t["lse"],
+                             g["dq"], g["dk"], g["dv"], stream)
+            os._exit(0)  # its backward half posted, no goodbye
+
+        def backward_and_wait():
+            context.backward(g["dout"], t["q"], t["k"], t["v"], t["out"], t["lse"],
+                             g["dq"], g["dk"], g["dv"], stream)
+            context.wait()
+        ok, message, elapsed = expect_error("death mid-backward: backward + wait",
+                                            backward_and_wait, (7, 9))
+        ok = ok and elapsed <= BOUND_MS / 1000 + SLACK_S
+        report(ok, f"{message} (bound {BOUND_MS} ms)", seconds=elapsed)
+        torch.cuda.synchronize()
+        context.close()
+        after = free_bytes()
+        report(after >= before - (64 << 20), "death mid-backward: destroy gave the device "
+               f"memory back ({(before - after) / 2**20:.0f} MiB short)")
+        if args.single:
+            single = Package(lib_of(args.single), library=package.lib)
+            solo = RingContext(single, 0, 0, 1, None, BOUND_MS)
+            m = single.local_length
+            ts = dict(q=torch.randn(1, m, h, d, device="cuda").bfloat16(),
+                      k=torch.randn(1, m, hkv, d, device="cuda").bfloat16(),
+                      v=torch.randn(1, m, hkv, d, device="cuda").bfloat16(),
+                      out=torch.empty(1, m, h, d, device="cuda").bfloat16(),
+                      lse=torch.empty(1, h, m, device="cuda"))
+            gs = dict(dout=torch.randn(1, m, h, d, device="cuda").bfloat16(),
+                      dq=torch.empty(1, m, h, d, device="cuda").bfloat16(),
+                      dk=torch.empty(1, m, hkv, d, device="cuda").bfloat16(),
+                      dv=torch.empty(1, m, hkv, d, device="cuda").bfloat16())
+            ok = step(solo, ts, gs)
+            solo.close()
+            report(ok, "death mid-backward: a cp = 1 context works afterwards")
+
     if rank == 0:
         if args.json:
             with open(args.json, "w") as f:

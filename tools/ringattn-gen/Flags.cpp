@@ -198,10 +198,12 @@ std::optional<Failure> ringattn_gen::checkOptions(const Options &options) {
   if (options.kernels) {
     std::string reason = hopper::unsupportedReason(config);
     if (!reason.empty()) {
-      bool dtype = config.headDim == 64 || config.headDim == 128;
+      bool headDim = config.headDim != 64 && config.headDim != 128;
+      bool dtype = config.dtype != DType::bf16 && config.dtype != DType::fp16;
       std::string subject =
-          dtype ? "--dtype " + stringifyDType(config.dtype).str()
-                : flagWithValue(options, integerFlagNamed("--head-dim"));
+          headDim  ? flagWithValue(options, integerFlagNamed("--head-dim"))
+          : dtype  ? "--dtype " + stringifyDType(config.dtype).str()
+                   : flagWithValue(options, integerFlagNamed("--seq"));
       return fail(subject + ": " + reason +
                   "; --no-kernels writes the schedules alone");
     }

@@ -51,6 +51,13 @@ std::string mlir::ringattn::hopper::unsupportedReason(const AttentionConfig &con
   if (config.dtype != DType::bf16 && config.dtype != DType::fp16)
     return "the Hopper kernels support bf16 and fp16 (got " +
            stringifyDType(config.dtype).str() + ")";
+  // LSE and Delta rows move by TMA, whose row pitch (4 bytes a token) must be
+  // a multiple of 16 bytes.
+  if (int64_t local = config.seq / config.cp; local % 4 != 0)
+    return "the Hopper kernels need the per-rank length seq/cp to be a "
+           "multiple of 4 (got " + std::to_string(local) +
+           "): LSE rows move by TMA, whose row pitch must be a multiple of 16 "
+           "bytes";
   return "";
 }
 
