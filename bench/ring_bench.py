@@ -55,58 +55,45 @@ def calls(context, t, stream):
     return fwd, fwdbwd
 
 
+def timed_ms(fn, world, calls):
+    """Milliseconds of `calls` calls of fn issued back to back after a
+    barrier, on the slowest rank."""
+    if world > 1:
+        dist.barrier()
+    torch.cuda.synchronize()
+    start = torch.cuda.Event(enable_timing=True)
+    end = torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(calls):
+        fn()
+    end.record()
+    torch.cuda.synchronize()
+    t = torch.tensor([start.elapsed_time(end)], device="cuda")
+    if world > 1:
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.item()
+
+
 def time_ms(fn, world, iters, repeats, warmup=3):
-    """Median (over repeats) of the median per-iteration time of the
-    slowest rank."""
+    """Per call: median (over repeats) of the median over --iters of one
+    call's time (barrier, events, slowest rank)."""
     for _ in range(warmup):
         fn()
-    torch.cuda.synchronize()
-    medians = []
-    for _ in range(repeats):
-        times = []
-        for _ in range(iters):
-            if world > 1:
-                dist.barrier()
-            torch.cuda.synchronize()
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end))
-        t = torch.tensor(times, device="cuda")
-        if world > 1:
-            dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        medians.append(statistics.median(t.tolist()))
-    return statistics.median(medians)
+    return statistics.median(
+        statistics.median(timed_ms(fn, world, 1) for _ in range(iters))
+        for _ in range(repeats))
 
 
 def steady_ms(fn, world, iters, repeats, warmup=3):
-    """Median (over repeats) of the time per call of --iters calls issued
-    back to back (one barrier before them): the ranks stay in step through
-    the ring itself, as in a training step's layers, so neither the host's
-    launch latency nor the ranks' skew after a barrier is counted per call."""
+    """Back to back: median (over repeats) of the time per call of --iters
+    calls issued without a host sync (one barrier before them): the ranks
+    stay in step through the ring itself, as in a training step's layers, so
+    neither the host's launch latency nor the ranks' skew after a barrier is
+    counted per call."""
     for _ in range(warmup):
         fn()
-    torch.cuda.synchronize()
-    per_call = []
-    for _ in range(repeats):
-        if world > 1:
-            dist.barrier()
-        torch.cuda.synchronize()
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        t = torch.tensor([start.elapsed_time(end) / iters], device="cuda")
-        if world > 1:
-            dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        per_call.append(t.item())
-    return statistics.median(per_call)
+    return statistics.median(timed_ms(fn, world, iters) / iters
+                             for _ in range(repeats))
 
 
 def unique_id(package, rank, world):
