@@ -120,7 +120,7 @@ ringattn_launch_forward(ringattn_module *module, const ringattn_kernel *kernel,
   }
   const Driver *d = nullptr;
   RINGATTN_TRY(moduleDriver(*module, d));
-  alignas(64) CUtensorMap maps[3];
+  CUtensorMap maps[3]; // the type carries its 64-byte (CUDA 13: 128) alignment
   RINGATTN_TRY(encodeTokenMajorMap(*d, maps[0], a.q, k.dtype, a.batch, k.q_len,
                                    k.heads, k.head_dim, k.q_rows, "q"));
   RINGATTN_TRY(encodeTokenMajorMap(*d, maps[1], a.k, k.dtype, a.batch,
@@ -163,7 +163,7 @@ ringattn_launch_backward(ringattn_module *module, const ringattn_kernel *kernel,
   }
   const Driver *d = nullptr;
   RINGATTN_TRY(moduleDriver(*module, d));
-  alignas(64) CUtensorMap maps[6];
+  CUtensorMap maps[6];
   RINGATTN_TRY(encodeTokenMajorMap(*d, maps[0], a.q, k.dtype, a.batch, k.q_len,
                                    k.heads, k.head_dim, k.q_rows, "q"));
   RINGATTN_TRY(encodeTokenMajorMap(*d, maps[1], a.k, k.dtype, a.batch,

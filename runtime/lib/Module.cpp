@@ -7,6 +7,8 @@
 #include "Driver.h"
 #include "Launch.h"
 
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <iterator>
@@ -19,12 +21,28 @@ using namespace ringattn::runtime;
 
 namespace {
 
+/// A cubin is a regular file of at most this many bytes.
+constexpr std::uintmax_t kMaxCubinBytes = std::uintmax_t(1) << 30;
+
 ringattn_status readFile(const char *path, std::vector<char> &bytes) {
+  // Only regular files: a directory, FIFO or device would throw, block or
+  // never end.
+  std::error_code error;
+  std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (error || !std::filesystem::is_regular_file(status))
+    return fail(RINGATTN_ERROR_IO,
+                std::string("cannot open ") + path + ": not a regular file");
+  std::uintmax_t size = std::filesystem::file_size(path, error);
+  if (error || size > kMaxCubinBytes)
+    return fail(RINGATTN_ERROR_IO, std::string(path) +
+                                       ": not a cubin (unreadable size or "
+                                       "larger than 1 GiB)");
   std::ifstream file(path, std::ios::binary);
   if (!file)
     return fail(RINGATTN_ERROR_IO, std::string("cannot open ") + path);
-  bytes.assign(std::istreambuf_iterator<char>(file),
-               std::istreambuf_iterator<char>());
+  bytes.resize(static_cast<size_t>(size));
+  if (size && !file.read(bytes.data(), static_cast<std::streamsize>(size)))
+    return fail(RINGATTN_ERROR_IO, std::string("cannot read ") + path);
   if (bytes.empty())
     return fail(RINGATTN_ERROR_IO, std::string(path) + " is empty");
   return RINGATTN_OK;

@@ -10,6 +10,7 @@
 #include "Package.h"
 #include "ringattn/package.h"
 
+#include <cstdint>
 #include <string>
 
 using namespace ringattn::runtime;
@@ -28,6 +29,14 @@ ringattn_status copyChunks(const ringattn_package *p, int rank, const void *from
     return invalid("batch must be positive");
   if (rowBytes < 1)
     return invalid("row_bytes must be positive");
+  // The largest byte offset is batch * seq * rowBytes (the full sequence);
+  // it must fit in 64 bits (checkPackageLayout bounds seq and batch).
+  __int128 fullBytes = static_cast<__int128>(p->seq) * rowBytes * batch;
+  if (fullBytes > static_cast<__int128>(INT64_MAX))
+    return invalid("row_bytes " + std::to_string(rowBytes) + " with seq " +
+                   std::to_string(p->seq) + " and batch " +
+                   std::to_string(batch) +
+                   " overflows 64-bit byte offsets");
   const Driver *d = nullptr;
   RINGATTN_TRY(loadDriver(d));
   int64_t chunkBytes = p->chunk_length * rowBytes;

@@ -10,6 +10,7 @@
 #include "ringattn/runtime.h"
 #include "ringattn/testing.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -243,6 +244,9 @@ void checkContextArguments(char *buffer) {
   expect(ringattn_unshard(&p, 1, buffer, buffer, 1, 0, nullptr),
          RINGATTN_ERROR_INVALID_ARGUMENT, "row_bytes must be positive",
          "unshard row bytes");
+  expect(ringattn_shard(&p, 0, buffer, buffer, 2, INT64_MAX / 8, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "overflows 64-bit byte offsets",
+         "shard row bytes overflow");
 
   int64_t ids[8];
   expect(ringattn_position_ids(&p, 0, ids, 7), RINGATTN_ERROR_INVALID_ARGUMENT,
@@ -279,6 +283,10 @@ int main() {
          "null output");
   expect(ringattn_module_load("/nonexistent/k.cubin", 0, &module),
          RINGATTN_ERROR_IO, "cannot open /nonexistent/k.cubin", "missing file");
+  // A directory (or FIFO, device) is refused, not read: reading one threw
+  // out of the C API (found by the API fuzzer).
+  expect(ringattn_module_load("/", 0, &module), RINGATTN_ERROR_IO,
+         "not a regular file", "module load of a directory");
   expect(ringattn_module_unload(nullptr), RINGATTN_ERROR_INVALID_ARGUMENT,
          "module is null", "unload null");
   expect(ringattn_launch_forward(nullptr, &k, &a, nullptr),

@@ -24,7 +24,7 @@ extern "C" {
 /* The package format this runtime reads. */
 #define RINGATTN_PACKAGE_ABI 2
 
-typedef enum ringattn_op_kind {
+typedef RINGATTN_ENUM(ringattn_op_kind) {
   RINGATTN_OP_SEND = 0,
   RINGATTN_OP_RECV = 1,
   RINGATTN_OP_WAIT = 2,
@@ -33,7 +33,7 @@ typedef enum ringattn_op_kind {
   RINGATTN_OP_FINALIZE = 5
 } ringattn_op_kind;
 
-typedef enum ringattn_buffer_kind {
+typedef RINGATTN_ENUM(ringattn_buffer_kind) {
   RINGATTN_BUFFER_NONE = -1,
   RINGATTN_BUFFER_KV_LOCAL = 0,    /* the caller's k and v */
   RINGATTN_BUFFER_KV_RING = 1,     /* K/V ring slots */

@@ -26,7 +26,17 @@ extern "C" {
 #define RINGATTN_API
 #endif
 
-typedef enum ringattn_status {
+/* The enums are ints at the ABI. In C++ they get that as a fixed underlying
+   type, so any int a C or Python caller passes is a value of the enum (the
+   runtime's checks refuse the ones it does not know) rather than undefined
+   behaviour. */
+#ifdef __cplusplus
+#define RINGATTN_ENUM(name) enum name : int
+#else
+#define RINGATTN_ENUM(name) enum name
+#endif
+
+typedef RINGATTN_ENUM(ringattn_status) {
   RINGATTN_OK = 0,
   /* A null, misaligned or out-of-range argument. */
   RINGATTN_ERROR_INVALID_ARGUMENT = 1,
@@ -51,7 +61,7 @@ typedef enum ringattn_status {
   RINGATTN_ERROR_CONTEXT_FAILED = 10
 } ringattn_status;
 
-typedef enum ringattn_dtype {
+typedef RINGATTN_ENUM(ringattn_dtype) {
   RINGATTN_BF16 = 0,
   RINGATTN_FP16 = 1
 } ringattn_dtype;
@@ -73,7 +83,7 @@ RINGATTN_API ringattn_status ringattn_module_load_image(const void *image,
 RINGATTN_API ringattn_status ringattn_module_unload(ringattn_module *module);
 
 /* What a generated kernel does (manifest.json "role"). */
-typedef enum ringattn_kernel_role {
+typedef RINGATTN_ENUM(ringattn_kernel_role) {
   RINGATTN_KERNEL_FORWARD = 0,
   RINGATTN_KERNEL_BACKWARD = 1,    /* dK, dV (and dQ with atomics) */
   RINGATTN_KERNEL_BACKWARD_DQ = 2, /* dQ of the deterministic backward */

@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-typedef enum ringattn_fault {
+typedef RINGATTN_ENUM(ringattn_fault) {
   RINGATTN_FAULT_NONE = 0,
   /* The next NCCL group of the context fails as if ncclGroupEnd had
      returned ncclSystemError (nothing of it is posted). */
