@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generates, on the CPU machine, the packages the ring scripts use into
-# .carry/ring (cp = 2 checks and benchmarks; cp = 1 single-GPU baselines).
+# .carry/ring (cp = 2 and cp = 4 checks and benchmarks; cp = 1 single-GPU
+# baselines).
 # The device machine has no MLIR: carry .carry with the call (bench/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,11 @@ packages=(
   "z2_s65536_h32-4_d128   2 65536 32 4 128 zigzag"
   "c2_s65536_h32-4_d128   2 65536 32 4 128 contiguous"
   "z2_s65536_h8-8_d64     2 65536  8 8  64 zigzag"
+  "z4_s4096_h32-4_d128    4  4096 32 4 128 zigzag"
+  "c4_s4096_h32-4_d128    4  4096 32 4 128 contiguous"
+  "z4_s16384_h8-8_d64     4 16384  8 8  64 zigzag"
+  "z4_s32768_h32-4_d128   4 32768 32 4 128 zigzag"
+  "c4_s32768_h32-4_d128   4 32768 32 4 128 contiguous"
   "s1_s4096_h32-4_d128    1  4096 32 4 128 zigzag"
   "s1_s16384_h8-8_d64     1 16384  8 8  64 zigzag"
   "s1_s16384_h32-4_d128   1 16384 32 4 128 zigzag"

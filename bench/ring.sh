@@ -12,13 +12,17 @@
 #   bench: bench/ring_bench.py (ours: ring, no transfers, single GPU;
 #          timeline) and the anchors (PyTorch context_parallel, the seed's
 #          algorithm on cuDNN) in the same call.
-# Logs and JSON under $OUT.
+# NPROC=4 (device kind nvidia-h100-x4 or nvidia-h200-x4) runs the cp = 4 set
+# instead: ring checks of both layouts, the benchmark of zigzag against
+# contiguous at S = 32k and the anchors on four ranks (no example, no fault
+# checks: those are two-rank scripts). Logs and JSON under $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/ringattn-out}
 mkdir -p "$out"
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 mode=${MODE:-check bench}
+nproc=${NPROC:-2}
 ring=.carry/ring
 nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader | tee "$out/device.txt"
 nvidia-smi topo -m > "$out/topology.txt" 2>&1
@@ -33,6 +37,7 @@ ls -d $ring/*/ | xargs -P 16 -I{} sh -c \
   { echo "package modules failed"; exit 1; }
 
 # The example, through find_package(ringattn) on a generated directory.
+if [ "$nproc" = 2 ]; then
 example=$ring/z2_s32768_h32-4_d128
 cmake -G Ninja -S examples -B /tmp/example -Dringattn_DIR=$PWD/$example > "$out/example-build.log" 2>&1 &&
   ninja -C /tmp/example >> "$out/example-build.log" 2>&1 || echo "example build FAILED"
@@ -41,15 +46,29 @@ rm -f /tmp/ring-example.id
 timeout 120 /tmp/example/ring_example 1 /tmp/ring-example.id > "$out/example-1.log" 2>&1; echo "rank 1 exit $?" >> "$out/example-1.log"
 wait
 cat "$out/example-0.log" "$out/example-1.log"
+fi
 
 status=0
-run2() { timeout "$1" torchrun --standalone --nproc_per_node 2 "${@:2}"; }
-cases=(
-  z2_s4096_h32-4_d128:1 z2_s4096_h32-4_d128:2 z2_s4096_h8-8_d64:2 c2_s4096_h32-4_d128:2
-  c2_s4096_h8-8_d64:1 z2_s32768_h32-4_d128:1 z2_s32768_h8-8_d128:2 c2_s32768_h32-4_d64:1
-  z2_s32768_h32-4_d64:2 c2_s32768_h8-8_d128:1 z2_s65536_h32-4_d128:1 c2_s65536_h32-4_d128:1
-  z2_s65536_h8-8_d64:2
-)
+run2() { timeout "$1" torchrun --standalone --nproc_per_node "$nproc" "${@:2}"; }
+if [ "$nproc" = 4 ]; then
+  cases=(
+    z4_s4096_h32-4_d128:1 z4_s4096_h32-4_d128:2 c4_s4096_h32-4_d128:2 z4_s16384_h8-8_d64:1
+    z4_s32768_h32-4_d128:1 c4_s32768_h32-4_d128:1
+  )
+  bench_ring=($ring/z4_s32768_h32-4_d128 $ring/c4_s32768_h32-4_d128)
+  bench_single=($ring/s1_s32768_h32-4_d128)
+  timeline=$ring/z4_s32768_h32-4_d128
+else
+  cases=(
+    z2_s4096_h32-4_d128:1 z2_s4096_h32-4_d128:2 z2_s4096_h8-8_d64:2 c2_s4096_h32-4_d128:2
+    c2_s4096_h8-8_d64:1 z2_s32768_h32-4_d128:1 z2_s32768_h8-8_d128:2 c2_s32768_h32-4_d64:1
+    z2_s32768_h32-4_d64:2 c2_s32768_h8-8_d128:1 z2_s65536_h32-4_d128:1 c2_s65536_h32-4_d128:1
+    z2_s65536_h8-8_d64:2
+  )
+  bench_ring=($ring/z2_s{16384,32768,65536}_h32-4_d128)
+  bench_single=($ring/s1_s{16384,32768,65536}_h32-4_d128)
+  timeline=$ring/z2_s32768_h32-4_d128
+fi
 if [[ " $mode " == *" smoke "* ]]; then cases=("${cases[@]:0:2}"); fi
 if [[ " $mode " == *" check "* || " $mode " == *" smoke "* ]]; then
   run2 420 test/GPU/ring_check.py --graph --json "$out/ring-check.json" \
@@ -62,13 +81,12 @@ if [[ " $mode " == *" check "* || " $mode " == *" smoke "* ]]; then
     grep -E "^(PASS|FAIL)|passed" "$out/ring-check-cp1.log"
   fi
 fi
-if [[ " $mode " == *" check "* || " $mode " == *" smoke "* || " $mode " == *" faults "* ]]; then
+if [ "$nproc" = 2 ] && [[ " $mode " == *" check "* || " $mode " == *" smoke "* || " $mode " == *" faults "* ]]; then
   OUT="$out" bash bench/faults.sh || status=1
 fi
 if [[ " $mode " == *" bench "* ]]; then
-  run2 400 bench/ring_bench.py --ring $ring/z2_s{16384,32768,65536}_h32-4_d128 \
-    --single $ring/s1_s{16384,32768,65536}_h32-4_d128 --timeline $ring/z2_s32768_h32-4_d128 \
-    --json "$out/ring-bench.json" > "$out/ring-bench.log" 2>&1 || status=1
+  run2 400 bench/ring_bench.py --ring "${bench_ring[@]}" --single "${bench_single[@]}" \
+    --timeline "$timeline" --json "$out/ring-bench.json" > "$out/ring-bench.log" 2>&1 || status=1
   grep -E "^S=|steady|Error" "$out/ring-bench.log"
   run2 240 .carry/anchors/cp_ring.py 4 > "$out/anchor-cp-ring.log" 2>&1 || echo "cp_ring.py failed"
   grep '"backend": "cudnn"' "$out/anchor-cp-ring.log" | head -12
