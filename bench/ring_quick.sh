@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A short 2-GPU run for iterating on the runtime: build it and the package
 # modules, one ring check (with graph replay) and the ring benchmark at 16k
-# and 32k with single-GPU baselines (RINGATTN_NCCL_MAX_CTAS=$CTAS for a second
-# pass if set). Packages come from bench/prepare_ring.sh (carry .carry).
+# and 32k with single-GPU baselines. Packages come from bench/prepare_ring.sh
+# (carry .carry).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/ringattn-out}; mkdir -p "$out"
@@ -25,7 +25,3 @@ ringp=(); single=()
 for s in $sizes; do ringp+=($ring/z2_s${s}_h32-4_d128); single+=($ring/s1_s${s}_h32-4_d128); done
 run2 180 bench/ring_bench.py --ring "${ringp[@]}" --single "${single[@]}" --iters 10 --repeats 3 \
   --timeline $ring/z2_s${TIMELINE:-16384}_h32-4_d128 --json "$out/ring-bench-$tag.json" 2>&1 | grep -E "^S=|steady|Error"
-if [ -n "${CTAS:-}" ]; then
-  RINGATTN_NCCL_MAX_CTAS=$CTAS run2 120 bench/ring_bench.py --ring "${ringp[@]}" \
-    --json "$out/ring-bench-$tag-ctas.json" 2>&1 | grep -E "^S=|steady|Error" | sed "s/^/max CTAs $CTAS: /"
-fi

@@ -23,7 +23,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
@@ -298,10 +297,6 @@ ringattn_status joinRing(ringattn_context &c, const Driver &d,
   RINGATTN_TRY(loadNccl(nccl));
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
   config.blocking = 0;
-  // RINGATTN_NCCL_MAX_CTAS caps the SMs NCCL's transfers take (NCCL's
-  // default otherwise).
-  if (const char *cap = std::getenv("RINGATTN_NCCL_MAX_CTAS"); cap && *cap)
-    config.maxCTAs = std::max(1, std::atoi(cap));
   ncclUniqueId uid;
   static_assert(sizeof(uid) == sizeof(id.internal), "ncclUniqueId size");
   std::memcpy(&uid, id.internal, sizeof(uid));
