@@ -46,6 +46,16 @@ KernelEntry describe(Operation *op, const hopper::KernelResources &r,
       entry.pairs.push_back(
           {pair.q, pair.kv, stringifyMaskKind(pair.mask).str()});
   };
+  // A tiled kernel: heads along the grid's x, work items along y.
+  auto describeTiles = [&](const auto &spec, const hopper::ForwardLaunch &launch,
+                           int64_t heads) {
+    entry.qRows = spec.blockM;
+    entry.kvRows = spec.blockN;
+    entry.stages = spec.stages;
+    entry.grid = {heads, launch.gridX, 1};
+    entry.block = {launch.blockThreads, 1, 1};
+    entry.sharedMemoryBytes = launch.sharedBytes;
+  };
   if (auto forward = dyn_cast<rakernel::ForwardOp>(op)) {
     hopper::ForwardKernelSpec spec = hopper::ForwardKernelSpec::fromOp(forward);
     hopper::ForwardLaunch launch = hopper::forwardLaunch(spec);
@@ -56,12 +66,7 @@ KernelEntry describe(Operation *op, const hopper::KernelResources &r,
     entry.finalize = spec.finalizeOnly;
     entry.readsAccumulators = spec.readsAccumulators();
     entry.writesFinal = spec.writesFinal();
-    entry.qRows = spec.blockM;
-    entry.kvRows = spec.blockN;
-    entry.stages = spec.stages;
-    entry.grid = {config.heads, launch.gridX, 1};
-    entry.block = {launch.blockThreads, 1, 1};
-    entry.sharedMemoryBytes = launch.sharedBytes;
+    describeTiles(spec, launch, config.heads);
   } else if (auto backward = dyn_cast<rakernel::BackwardOp>(op)) {
     hopper::BackwardKernelSpec spec =
         hopper::BackwardKernelSpec::fromOp(backward);
@@ -71,12 +76,7 @@ KernelEntry describe(Operation *op, const hopper::KernelResources &r,
     describePairs(spec.pairs);
     entry.zero = spec.zeroChunks;
     entry.deterministic = spec.deterministic;
-    entry.qRows = spec.blockM;
-    entry.kvRows = spec.blockN;
-    entry.stages = spec.stages;
-    entry.grid = {config.kvHeads, launch.gridX, 1};
-    entry.block = {launch.blockThreads, 1, 1};
-    entry.sharedMemoryBytes = launch.sharedBytes;
+    describeTiles(spec, launch, config.kvHeads);
   } else if (auto dq = dyn_cast<rakernel::BackwardDqOp>(op)) {
     hopper::DqKernelSpec spec = hopper::DqKernelSpec::fromOp(dq);
     hopper::ForwardLaunch launch = hopper::dqLaunch(spec);
@@ -84,12 +84,7 @@ KernelEntry describe(Operation *op, const hopper::KernelResources &r,
     entry.role = "backward_dq";
     describePairs(spec.pairs);
     entry.deterministic = true;
-    entry.qRows = spec.blockM;
-    entry.kvRows = spec.blockN;
-    entry.stages = spec.stages;
-    entry.grid = {config.heads, launch.gridX, 1};
-    entry.block = {launch.blockThreads, 1, 1};
-    entry.sharedMemoryBytes = launch.sharedBytes;
+    describeTiles(spec, launch, config.heads);
   } else {
     auto elementwise = cast<rakernel::ElementwiseOp>(op);
     config = elementwise.getConfig().getConfig();

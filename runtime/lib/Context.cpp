@@ -85,7 +85,8 @@ struct ringattn_context {
   // Timeline (timing events) of the last call.
   bool timeline = false;
   bool transfers = true; // off only to measure overlap
-  std::atomic<int> fault{RINGATTN_FAULT_NONE}; // test hook (testing.h)
+  // Test hook (RINGATTN_FAULT_NCCL, testing.h): the next group fails.
+  std::atomic<bool> failNextGroup{false};
   std::vector<CUevent> timingEvents;
   struct Span {
     int kind, step, start, end;
@@ -529,8 +530,7 @@ ringattn_status runProgram(ringattn_context &c, bool backward,
     if (lastGroup && lastStream != on)
       RINGATTN_TRY(checkCuda(d->streamWaitEvent(on, lastGroup, 0),
                              "cuStreamWaitEvent"));
-    int armed = RINGATTN_FAULT_NCCL;
-    if (c.fault.compare_exchange_strong(armed, RINGATTN_FAULT_NONE))
+    if (c.failNextGroup.exchange(false))
       return checkNccl(ncclSystemError, "ncclGroupEnd (injected fault)");
     int start = timing(on);
     if (c.transfers)
@@ -682,10 +682,6 @@ ringattn_status runProgram(ringattn_context &c, bool backward,
 ringattn_status run(ringattn_context &c, bool backward, const Tensors &t,
                     CUstream stream) {
   RINGATTN_TRY(stickyError(c));
-  if (c.fault.load() == RINGATTN_FAULT_LAUNCH) {
-    c.fault.store(RINGATTN_FAULT_NONE);
-    c.module->failNextLaunch.store(true);
-  }
   ringattn_status status = runProgram(c, backward, t, stream);
   if (status == RINGATTN_OK)
     return status;
@@ -714,7 +710,8 @@ ringattn_context_inject_fault(ringattn_context *context,
     return invalid("unknown fault " + std::to_string(static_cast<int>(fault)));
   if (fault == RINGATTN_FAULT_NCCL && context->package->cp == 1)
     return invalid("a cp = 1 context makes no NCCL calls");
-  context->fault.store(fault);
+  context->failNextGroup.store(fault == RINGATTN_FAULT_NCCL);
+  context->module->failNextLaunch.store(fault == RINGATTN_FAULT_LAUNCH);
   return succeed();
 }
 

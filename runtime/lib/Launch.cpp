@@ -96,6 +96,32 @@ ringattn_status checkCommon(ringattn_module *module, const ringattn_kernel *k,
   return RINGATTN_OK;
 }
 
+
+
+/// The tensor maps of Q, K and V (token-major [batch, len, heads, head_dim])
+/// into maps[0..2]. (CUtensorMap carries its own alignment.)
+ringattn_status encodeQkv(const Driver &d, CUtensorMap *maps,
+                          const ringattn_kernel &k, int64_t batch,
+                          const void *q, const void *kk, const void *v) {
+  RINGATTN_TRY(encodeTokenMajorMap(d, maps[0], q, k.dtype, batch, k.q_len,
+                                   k.heads, k.head_dim, k.q_rows, "q"));
+  RINGATTN_TRY(encodeTokenMajorMap(d, maps[1], kk, k.dtype, batch, k.kv_len,
+                                   k.kv_heads, k.head_dim, k.kv_rows, "k"));
+  return encodeTokenMajorMap(d, maps[2], v, k.dtype, batch, k.kv_len,
+                             k.kv_heads, k.head_dim, k.kv_rows, "v");
+}
+
+/// A tiled kernel: heads along the grid's x, its work items (heaviest
+/// first) along y, so every head's heaviest item is issued before any
+/// lighter one; the batch along z.
+ringattn_status launchTiled(ringattn_module &module, const ringattn_kernel &k,
+                            int64_t heads, int64_t batch, void **params,
+                            void *stream) {
+  return launchKernel(module, k, static_cast<unsigned>(heads),
+                      static_cast<unsigned>(k.grid_x),
+                      static_cast<unsigned>(batch), params, stream);
+}
+
 } // namespace
 
 extern "C" ringattn_status
@@ -120,22 +146,12 @@ ringattn_launch_forward(ringattn_module *module, const ringattn_kernel *kernel,
   }
   const Driver *d = nullptr;
   RINGATTN_TRY(moduleDriver(*module, d));
-  CUtensorMap maps[3]; // the type carries its 64-byte (CUDA 13: 128) alignment
-  RINGATTN_TRY(encodeTokenMajorMap(*d, maps[0], a.q, k.dtype, a.batch, k.q_len,
-                                   k.heads, k.head_dim, k.q_rows, "q"));
-  RINGATTN_TRY(encodeTokenMajorMap(*d, maps[1], a.k, k.dtype, a.batch,
-                                   k.kv_len, k.kv_heads, k.head_dim, k.kv_rows,
-                                   "k"));
-  RINGATTN_TRY(encodeTokenMajorMap(*d, maps[2], a.v, k.dtype, a.batch,
-                                   k.kv_len, k.kv_heads, k.head_dim, k.kv_rows,
-                                   "v"));
+  CUtensorMap maps[3];
+  RINGATTN_TRY(encodeQkv(*d, maps, k, a.batch, a.q, a.k, a.v));
   float *oAcc = a.o_acc, *lseAcc = a.lse_acc, *lse = a.lse;
   void *out = a.out;
   void *params[] = {&maps[0], &maps[1], &maps[2], &oAcc, &lseAcc, &out, &lse};
-  // Heads along x, work items along y (see ringattn_kernel.grid_x).
-  RINGATTN_TRY(launchKernel(*module, k, static_cast<unsigned>(k.heads),
-                            static_cast<unsigned>(k.grid_x),
-                            static_cast<unsigned>(a.batch), params, stream));
+  RINGATTN_TRY(launchTiled(*module, k, k.heads, a.batch, params, stream));
   return succeed();
 }
 
@@ -164,14 +180,7 @@ ringattn_launch_backward(ringattn_module *module, const ringattn_kernel *kernel,
   const Driver *d = nullptr;
   RINGATTN_TRY(moduleDriver(*module, d));
   CUtensorMap maps[6];
-  RINGATTN_TRY(encodeTokenMajorMap(*d, maps[0], a.q, k.dtype, a.batch, k.q_len,
-                                   k.heads, k.head_dim, k.q_rows, "q"));
-  RINGATTN_TRY(encodeTokenMajorMap(*d, maps[1], a.k, k.dtype, a.batch,
-                                   k.kv_len, k.kv_heads, k.head_dim, k.kv_rows,
-                                   "k"));
-  RINGATTN_TRY(encodeTokenMajorMap(*d, maps[2], a.v, k.dtype, a.batch,
-                                   k.kv_len, k.kv_heads, k.head_dim, k.kv_rows,
-                                   "v"));
+  RINGATTN_TRY(encodeQkv(*d, maps, k, a.batch, a.q, a.k, a.v));
   RINGATTN_TRY(encodeTokenMajorMap(*d, maps[3], a.dout, k.dtype, a.batch,
                                    k.q_len, k.heads, k.head_dim, k.q_rows,
                                    "dout"));
@@ -182,9 +191,8 @@ ringattn_launch_backward(ringattn_module *module, const ringattn_kernel *kernel,
   float *dqAcc = a.dq_acc, *dk = a.dk, *dv = a.dv;
   void *params[] = {&maps[0], &maps[1], &maps[2], &maps[3], &maps[4],
                     &maps[5], &dqAcc,    &dk,      &dv};
-  unsigned heads = static_cast<unsigned>(main ? k.kv_heads : k.heads);
-  RINGATTN_TRY(launchKernel(*module, k, heads, static_cast<unsigned>(k.grid_x),
-                            static_cast<unsigned>(a.batch), params, stream));
+  RINGATTN_TRY(launchTiled(*module, k, main ? k.kv_heads : k.heads, a.batch,
+                           params, stream));
   return succeed();
 }
 

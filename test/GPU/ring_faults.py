@@ -95,8 +95,8 @@ def main():
 
     # mismatch: rank 1 brings the other package; then the same package with
     # another batch.
-    for name, mine, batch in (("config", other, 1), ("batch", package, 2)) * (
-            "mismatch" in scenarios):
+    mismatches = (("config", other, 1), ("batch", package, 2))
+    for name, mine, batch in mismatches if "mismatch" in scenarios else ():
         uid = share_id(args.dir, "mismatch-" + name, rank, package)
         use, use_batch = (package, 1) if rank == 0 else (mine, batch)
         ok, message, _ = expect_error(
