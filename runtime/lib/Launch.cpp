@@ -96,8 +96,6 @@ ringattn_status checkCommon(ringattn_module *module, const ringattn_kernel *k,
   return RINGATTN_OK;
 }
 
-
-
 /// The tensor maps of Q, K and V (token-major [batch, len, heads, head_dim])
 /// into maps[0..2]. (CUtensorMap carries its own alignment.)
 ringattn_status encodeQkv(const Driver &d, CUtensorMap *maps,
