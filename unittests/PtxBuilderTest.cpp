@@ -473,16 +473,24 @@ TEST(ForwardLaunch, GridThreadsAndSharedMemory) {
 }
 
 TEST(ForwardKernel, UnsupportedConfigurations) {
+  auto unsupportedReason = [](const AttentionConfig &config) {
+    std::optional<AttentionConfig::Violation> v = unsupported(config);
+    return v ? v->field + ": " + v->rule : std::string();
+  };
   EXPECT_EQ(unsupportedReason(makeConfig(1, 4096, 128)), "");
   AttentionConfig fp16 = makeConfig(1, 4096, 64);
   fp16.dtype = DType::fp16;
   EXPECT_EQ(unsupportedReason(fp16), "");
   EXPECT_EQ(unsupportedReason(makeConfig(1, 4096, 96)),
-            "the Hopper kernels support head_dim 64 and 128 (got 96)");
+            "head_dim: the Hopper kernels support head_dim 64 and 128 (got 96)");
   AttentionConfig fp32 = makeConfig(1, 4096, 128);
   fp32.dtype = DType::fp32;
   EXPECT_EQ(unsupportedReason(fp32),
-            "the Hopper kernels support bf16 and fp16 (got fp32)");
+            "dtype: the Hopper kernels support bf16 and fp16 (got fp32)");
+  EXPECT_EQ(unsupportedReason(makeConfig(2, 4, 128)),
+            "seq: the Hopper kernels need the per-rank length seq/cp to be a "
+            "multiple of 4 (got 2): LSE rows move by TMA, whose row pitch must "
+            "be a multiple of 16 bytes");
 }
 
 TEST(ForwardKernel, SpecFromOp) {

@@ -174,16 +174,19 @@ std::optional<Failure> ringattn_gen::checkOptions(const Options &options) {
     return fail("-o DIR is required (the output directory)");
 
   const AttentionConfig &config = options.config;
-  if (std::optional<AttentionConfig::Violation> violation = config.validate()) {
+  // The flag (with its value) that sets a configuration field.
+  auto subjectOf = [&](const std::string &field) -> std::string {
+    if (field == "dtype")
+      return "--dtype " + stringifyDType(config.dtype).str();
     const IntegerFlag *flag =
         llvm::find_if(kIntegerFlags, [&](const IntegerFlag &f) {
-          return f.configField == violation->field;
+          return f.configField == field;
         });
-    std::string subject = flag != std::end(kIntegerFlags)
-                              ? flagWithValue(options, *flag)
-                              : violation->field;
-    return fail(subject + ": " + violation->rule);
-  }
+    return flag != std::end(kIntegerFlags) ? flagWithValue(options, *flag)
+                                           : field;
+  };
+  if (std::optional<AttentionConfig::Violation> violation = config.validate())
+    return fail(subjectOf(violation->field) + ": " + violation->rule);
   if (config.cp > kMaxRanks)
     return fail(flagWithValue(options, integerFlagNamed("--cp")) +
                 ": ringattn-gen builds rings of at most " +
@@ -196,17 +199,10 @@ std::optional<Failure> ringattn_gen::checkOptions(const Options &options) {
                 "(64 * seq/cp * heads * head_dim must stay below 2^63)");
 
   if (options.kernels) {
-    std::string reason = hopper::unsupportedReason(config);
-    if (!reason.empty()) {
-      bool headDim = config.headDim != 64 && config.headDim != 128;
-      bool dtype = config.dtype != DType::bf16 && config.dtype != DType::fp16;
-      std::string subject =
-          headDim  ? flagWithValue(options, integerFlagNamed("--head-dim"))
-          : dtype  ? "--dtype " + stringifyDType(config.dtype).str()
-                   : flagWithValue(options, integerFlagNamed("--seq"));
-      return fail(subject + ": " + reason +
+    if (std::optional<AttentionConfig::Violation> reason =
+            hopper::unsupported(config))
+      return fail(subjectOf(reason->field) + ": " + reason->rule +
                   "; --no-kernels writes the schedules alone");
-    }
     if (options.given.count("--ptxas") && options.ptxasPath.empty())
       return fail("--ptxas: missing value (see --help)");
     if (!llvm::sys::fs::can_execute(ptxasPath(options)))

@@ -88,9 +88,9 @@ struct LowerScheduleToKernelsPass
     SmallVector<ScheduleOp> schedules(module.getBody()->getOps<ScheduleOp>());
     for (ScheduleOp schedule : schedules) {
       AttentionConfig config = schedule.getAttentionConfig();
-      if (std::string reason = hopper::unsupportedReason(config);
-          !reason.empty()) {
-        schedule.emitError() << "cannot generate GPU kernels: " << reason;
+      if (std::optional<AttentionConfig::Violation> reason =
+              hopper::unsupported(config)) {
+        schedule.emitError() << "cannot generate GPU kernels: " << reason->rule;
         return signalPassFailure();
       }
       LogicalResult lowered =

@@ -44,21 +44,26 @@ ForwardKernelSpec ForwardKernelSpec::fromOp(rakernel::ForwardOp op) {
   return spec;
 }
 
-std::string mlir::ringattn::hopper::unsupportedReason(const AttentionConfig &config) {
+std::optional<AttentionConfig::Violation>
+mlir::ringattn::hopper::unsupported(const AttentionConfig &config) {
   if (config.headDim != 64 && config.headDim != 128)
-    return "the Hopper kernels support head_dim 64 and 128 (got " +
-           std::to_string(config.headDim) + ")";
+    return AttentionConfig::Violation{
+        "head_dim", "the Hopper kernels support head_dim 64 and 128 (got " +
+                        std::to_string(config.headDim) + ")"};
   if (config.dtype != DType::bf16 && config.dtype != DType::fp16)
-    return "the Hopper kernels support bf16 and fp16 (got " +
-           stringifyDType(config.dtype).str() + ")";
+    return AttentionConfig::Violation{
+        "dtype", "the Hopper kernels support bf16 and fp16 (got " +
+                     stringifyDType(config.dtype).str() + ")"};
   // LSE and Delta rows move by TMA, whose row pitch (4 bytes a token) must be
   // a multiple of 16 bytes.
   if (int64_t local = config.seq / config.cp; local % 4 != 0)
-    return "the Hopper kernels need the per-rank length seq/cp to be a "
-           "multiple of 4 (got " + std::to_string(local) +
-           "): LSE rows move by TMA, whose row pitch must be a multiple of 16 "
-           "bytes";
-  return "";
+    return AttentionConfig::Violation{
+        "seq", "the Hopper kernels need the per-rank length seq/cp to be a "
+               "multiple of 4 (got " +
+                   std::to_string(local) +
+                   "): LSE rows move by TMA, whose row pitch must be a "
+                   "multiple of 16 bytes"};
+  return std::nullopt;
 }
 
 namespace {

@@ -80,9 +80,11 @@ struct ForwardLaunch {
 };
 ForwardLaunch forwardLaunch(const ForwardKernelSpec &spec);
 
-/// Checks what the Hopper kernels support (head_dim 64 or 128, bf16 or fp16).
-/// Returns an explanation, or an empty string.
-std::string unsupportedReason(const AttentionConfig &config);
+/// Checks what the Hopper kernels support (head_dim 64 or 128, bf16 or fp16,
+/// seq/cp a multiple of 4): the configuration field that breaks it and why,
+/// or std::nullopt.
+std::optional<AttentionConfig::Violation>
+unsupported(const AttentionConfig &config);
 
 /// Builds the kernel as an llvm.func (plus its globals) at the builder's
 /// insertion point, which must be in a gpu.module.
