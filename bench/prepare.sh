@@ -38,14 +38,20 @@ bench_shapes=(
   "d64_causal_16k 1 16384 32 4 64 bf16 zigzag --causal"
   "atomic_causal_16k 1 16384 32 4 128 bf16 zigzag --causal --atomic-dq"
 )
-# Edge cases: large scores, fp16 near overflow, the shortest ranks the kernels
-# take (seq/cp = 4: two-token chunks; seq/cp = 2 is refused, see
-# docs/hardening.md), rows fully masked within a step.
+# Edge cases: large scores, fp16 near overflow, the shortest ranks (seq/cp =
+# 2: one-token chunks, with 32 heads so that a relative error over a whole
+# tensor is not the noise of a few hundred numbers; seq/cp = 4 and 12: chunks
+# whose rows start off a 16-byte boundary of LSE), rows fully masked within a
+# step.
 edge_cases=(
   "large_s1000_d128       1  1000  8  2 128 bf16 zigzag     --causal"
   "large_cp2_s4096_d64    2  4096 16  2  64 bf16 zigzag     --causal"
   "overflow_cp2_s1024_f16 2  1024  8  2 128 fp16 zigzag     --causal"
+  "tiny_s2_d64            1     2 32  4  64 bf16 zigzag     --causal"
+  "tiny_cp2_s4_d128       2     4 32  4 128 bf16 zigzag     --causal"
+  "tiny_cp2_s4_full       2     4 32  4 128 bf16 zigzag     --no-causal"
   "tiny_s4_d64            1     4  4  2  64 bf16 zigzag     --causal"
+  "tiny_cp3_s36_d128      3    36  4  2 128 bf16 zigzag     --causal"
   "tiny_cp2_s8_d128       2     8  4  2 128 bf16 zigzag     --causal"
   "tiny_cp2_s8_f16        2     8  4  2 128 fp16 zigzag     --causal"
   "masked_cp4_contig_s64  4    64  8  2 128 bf16 contiguous --causal"

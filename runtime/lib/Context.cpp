@@ -16,6 +16,7 @@
 #include "Launch.h"
 #include "Nccl.h"
 #include "Package.h"
+#include "TensorMap.h"
 #include "ringattn/package.h"
 #include "ringattn/testing.h"
 
@@ -741,6 +742,13 @@ extern "C" ringattn_status ringattn_context_create(
   if (timeoutMs < 0)
     return invalid("timeout_ms must not be negative");
   RINGATTN_TRY(checkPackage(package, rank));
+  if (!rowVectorMapFits(batch, package->heads, package->local_length))
+    return invalid("batch " + std::to_string(batch) + " x heads " +
+                   std::to_string(package->heads) + " x local length " +
+                   std::to_string(package->local_length) +
+                   " exceeds what the backward kernels address in lse "
+                   "(2^31 - " + std::to_string(1 + kRowVectorSlack) +
+                   " elements): use a smaller batch per call");
   if (package->cp > 1 && !id)
     return invalid("id is null (cp = " + std::to_string(package->cp) +
                    " needs the ring's NCCL unique id)");

@@ -175,6 +175,19 @@ ringattn_launch_backward(ringattn_module *module, const ringattn_kernel *kernel,
     RINGATTN_TRY(checkPointer(a.dk, 8, "dk"));
     RINGATTN_TRY(checkPointer(a.dv, 8, "dv"));
   }
+  if (k.q_rows % 4 != 0 || k.q_rows + kRowVectorSlack > 256)
+    return invalid("kernel " + std::string(k.name) + ": q_rows (" +
+                   std::to_string(k.q_rows) +
+                   ") must be a multiple of 4 and at most " +
+                   std::to_string(256 - kRowVectorSlack) +
+                   " (its lse and delta boxes carry " +
+                   std::to_string(kRowVectorSlack) + " floats more)");
+  if (!rowVectorMapFits(a.batch, k.heads, k.q_len))
+    return invalid("batch * heads * q_len = " +
+                   std::to_string(a.batch * k.heads * k.q_len) +
+                   " exceeds what the kernels address in lse and delta (2^31 - " +
+                   std::to_string(1 + kRowVectorSlack) +
+                   " elements): use a smaller batch per call");
   const Driver *d = nullptr;
   RINGATTN_TRY(moduleDriver(*module, d));
   CUtensorMap maps[6];

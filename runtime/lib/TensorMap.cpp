@@ -33,14 +33,13 @@ ringattn_status ringattn::runtime::encodeTokenMajorMap(
 ringattn_status ringattn::runtime::encodeRowVectorMap(
     const Driver &driver, CUtensorMap &map, const float *base, int64_t batch,
     int64_t heads, int64_t tokens, int64_t rows, const char *what) {
-  cuuint64_t dims[3] = {(cuuint64_t)tokens, (cuuint64_t)heads,
-                        (cuuint64_t)batch};
-  cuuint64_t strides[2] = {dims[0] * 4, dims[0] * dims[1] * 4};
-  cuuint32_t box[3] = {(cuuint32_t)rows, 1, 1};
-  cuuint32_t elementStrides[3] = {1, 1, 1};
+  cuuint64_t dims[1] = {(cuuint64_t)(batch * heads * tokens)};
+  cuuint32_t box[1] = {(cuuint32_t)(rows + kRowVectorSlack)};
+  cuuint32_t elementStrides[1] = {1};
+  cuuint64_t unusedStrides[1] = {16}; // a rank-1 map has no strides
   CUresult result = driver.tensorMapEncodeTiled(
-      &map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 3, const_cast<float *>(base),
-      dims, strides, box, elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+      &map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 1, const_cast<float *>(base),
+      dims, unusedStrides, box, elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE,
       CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
       CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (result != CUDA_SUCCESS)

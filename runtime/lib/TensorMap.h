@@ -5,6 +5,8 @@
 
 #include "Driver.h"
 
+#include <cstdint>
+
 namespace ringattn::runtime {
 
 /// Encodes the 4-D tensor map {head_dim, heads, tokens, batch} of a
@@ -17,8 +19,25 @@ ringattn_status encodeTokenMajorMap(const Driver &driver, CUtensorMap &map,
                                     int64_t heads, int64_t headDim,
                                     int64_t rows, const char *what);
 
-/// Encodes the 3-D tensor map {tokens, heads, batch} of an fp32
-/// [batch, heads, tokens] tensor (LSE, Delta) whose box is {rows, 1, 1}.
+/// Floats a row-vector box carries beyond its rows (see encodeRowVectorMap).
+/// Must match kRowVectorSlack in lib/Target/Hopper/BackwardKernel.cpp.
+constexpr int64_t kRowVectorSlack = 4;
+
+/// Whether an fp32 [batch, heads, tokens] tensor fits a row-vector map: its
+/// elements (and a box's slack past them) must be addressable by the TMA's
+/// signed 32-bit coordinates.
+constexpr bool rowVectorMapFits(int64_t batch, int64_t heads, int64_t tokens) {
+  return batch > 0 && heads > 0 && tokens > 0 &&
+         batch <= (INT32_MAX - kRowVectorSlack) / heads / tokens;
+}
+
+/// Encodes the 1-D tensor map of an fp32 [batch, heads, tokens] tensor
+/// (LSE, Delta) as batch * heads * tokens consecutive floats, whose box is
+/// rows + kRowVectorSlack floats. A TMA box must start on a 16-byte boundary
+/// of its innermost dimension, and neither a query tile's first row nor a
+/// head's pitch (tokens floats) need be one; the kernels start each box at
+/// the tile's first element rounded down to 4 floats and skip the
+/// remainder. The caller checks rowVectorMapFits first.
 ringattn_status encodeRowVectorMap(const Driver &driver, CUtensorMap &map,
                                    const float *base, int64_t batch,
                                    int64_t heads, int64_t tokens, int64_t rows,

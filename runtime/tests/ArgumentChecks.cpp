@@ -177,6 +177,16 @@ void checkContextArguments(char *buffer) {
   expect(ringattn_context_create(&p, 0, 0, 0, &id, 0, &context),
          RINGATTN_ERROR_INVALID_ARGUMENT, "batch must be in [1, 65535]",
          "create batch");
+  {
+    TestPackage big; // 2 heads x 2M local tokens: batch 512 is 2^31 floats
+    big.p.chunk_length = 1 << 20;
+    big.p.local_length = 2 << 20;
+    big.p.seq = 4 << 20;
+    expect(ringattn_context_create(&big.p, 0, 0, 512, &id, 0, &context),
+           RINGATTN_ERROR_INVALID_ARGUMENT,
+           "exceeds what the backward kernels address in lse",
+           "create batch x heads x tokens past 2^31");
+  }
   expect(ringattn_context_create(&p, 0, 0, 1, &id, -1, &context),
          RINGATTN_ERROR_INVALID_ARGUMENT, "timeout_ms must not be negative",
          "create timeout");
@@ -381,6 +391,27 @@ int main() {
   badB.dv = nullptr;
   expect(ringattn_launch_backward(fake, &backward, &badB, nullptr),
          RINGATTN_ERROR_INVALID_ARGUMENT, "dv is null", "null dv");
+  {
+    ringattn_kernel huge = backward; // 2^31 floats of lse at batch 16
+    huge.heads = 4096;
+    huge.kv_heads = 1;
+    huge.q_len = 32768;
+    huge.kv_len = 32768;
+    badB = b;
+    badB.batch = 16;
+    expect(ringattn_launch_backward(fake, &huge, &badB, nullptr),
+           RINGATTN_ERROR_INVALID_ARGUMENT,
+           "exceeds what the kernels address in lse and delta",
+           "backward batch x heads x q_len past 2^31");
+  }
+  {
+    ringattn_kernel wide = backward;
+    wide.q_rows = 254;
+    expect(ringattn_launch_backward(fake, &wide, &b, nullptr),
+           RINGATTN_ERROR_INVALID_ARGUMENT,
+           "q_rows (254) must be a multiple of 4 and at most 252",
+           "backward q_rows past the row-vector box");
+  }
   badB = b;
   badB.batch = 70000;
   expect(ringattn_launch_backward(fake, &backward, &badB, nullptr),

@@ -11,9 +11,11 @@ stress one thing:
   overflow  fp16 values near the top of the range: v uniform in
             [-6e4, 6e4] (the largest finite fp16 is 65504), dO scaled so
             the true gradients stay finite in fp16;
-  tiny      the shortest ranks the kernels take, S_local = 4 (two-token
-            chunks: cp = 1, S = 4 and cp = 2, S = 8; S_local = 2 is refused
-            by ringattn-gen: LSE rows move by TMA, 16-byte row pitch);
+  tiny      the shortest ranks: S_local = 2 (one-token chunks: cp = 1,
+            S = 2 and cp = 2, S = 4, causal and full) and S_local = 4 and 12
+            (chunks of 2 and 6 tokens, whose rows start off the 16-byte
+            boundaries a TMA box needs: the kernels round the LSE/Delta box
+            down and skip the rest);
   masked    rows fully masked within a step (cp = 4 contiguous causal: rank
             0 sees nothing after step 0; cp = 4 zigzag: the front chunk sees
             nothing of the higher ranks' shards), S = 64 (tiles mostly tail).

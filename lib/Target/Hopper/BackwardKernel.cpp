@@ -33,6 +33,36 @@ int64_t alignTo(int64_t value, int64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
 
+/// LSE and Delta ([batch, heads, q_len] fp32) are read through
+/// one-dimensional tensor maps over the whole tensor (the runtime's
+/// encodeRowVectorMap). A TMA box must start on a 16-byte boundary of its
+/// innermost dimension (measured on an H100: any other start is an illegal
+/// instruction), and neither a query tile's first row nor, for q_len not a
+/// multiple of 4, a head's pitch need be one. So a tile's box starts at its
+/// first element rounded down to 4 floats and is kRowVectorSlack floats
+/// longer than the tile; the tile's row r sits at `shift + r` in shared
+/// memory. Must match kRowVectorSlack in runtime/lib/TensorMap.h.
+constexpr int64_t kRowVectorSlack = 4;
+
+/// Bytes one row-vector box brings (the mbarrier's transaction count), and
+/// its footprint in shared memory (TMA destinations are 128-byte aligned).
+int64_t rowVectorBytes(int64_t rows) { return (rows + kRowVectorSlack) * 4; }
+int64_t rowVectorStride(int64_t rows) { return alignTo(rowVectorBytes(rows), 128); }
+
+/// Where a query tile's row vector lies: the box's first element (16-byte
+/// aligned) and the tile's first row within the box.
+struct RowVectorSpan {
+  Value boxStart, shift;
+};
+RowVectorSpan rowVectorSpan(KernelEmitter &e, int64_t heads, int64_t qLen,
+                            Value batch, Value head, Value qRow) {
+  // The runtime refuses batch * heads * q_len beyond 2^31 - 1 - slack.
+  Value first = e.add(
+      e.mul(e.add(e.mul(batch, e.i32(heads)), head), e.i32(qLen)), qRow);
+  return {e.band(first, e.i32(-kRowVectorSlack)),
+          e.band(first, e.i32(kRowVectorSlack - 1))};
+}
+
 std::vector<LocalPair> pairsOf(ArrayAttr pairs) {
   std::vector<LocalPair> result;
   for (auto pair : pairs.getAsRange<rakernel::PairAttr>())
@@ -96,8 +126,9 @@ struct BackwardGeometry {
     kvTiles = (chunk + bn - 1) / bn;
     kvTileBytes = bn * headDim * 2;
     qTileBytes = bm * headDim * 2;
-    vectorBytes = bm * 4;
-    stageBytes = alignTo(2 * qTileBytes + 2 * vectorBytes, 1024);
+    vectorBytes = rowVectorBytes(bm);
+    vectorStride = rowVectorStride(bm);
+    stageBytes = alignTo(2 * qTileBytes + 2 * vectorStride, 1024);
     kOffset = 0;
     vOffset = kvTileBytes;
     stageOffset = 2 * kvTileBytes;
@@ -124,7 +155,7 @@ struct BackwardGeometry {
 
   int64_t chunk, localLen, heads, kvHeads, group, headDim, boxes;
   int64_t bm, bn, stages, qTiles, kvTiles;
-  int64_t kvTileBytes, qTileBytes, vectorBytes, stageBytes;
+  int64_t kvTileBytes, qTileBytes, vectorBytes, vectorStride, stageBytes;
   int64_t kOffset, vOffset, stageOffset, dsOffset, dsBytes, barrierOffset;
   int64_t segmentTableOffset, sharedBytes, threads;
   double scaleLog2;
@@ -410,9 +441,10 @@ void BackwardKernelBuilder::emitProducer() {
     e.tmaLoad(e.gepBytes(base, g.qTileBytes + box * g.bm * 128), tmaDO, coords,
               bar);
   }
-  SmallVector<Value> rowCoords = {qRow, visit.head, batch};
+  SmallVector<Value> rowCoords = {
+      rowVectorSpan(e, g.heads, g.localLen, batch, visit.head, qRow).boxStart};
   e.tmaLoad(e.gepBytes(base, 2 * g.qTileBytes), tmaLse, rowCoords, bar);
-  e.tmaLoad(e.gepBytes(base, 2 * g.qTileBytes + g.vectorBytes), tmaDelta,
+  e.tmaLoad(e.gepBytes(base, 2 * g.qTileBytes + g.vectorStride), tmaDelta,
             rowCoords, bar);
 }
 
@@ -534,23 +566,30 @@ void BackwardKernelBuilder::emitConsumer() {
     // P^T = 2^(S^T scale log2e - LSE log2e) and dS^T = P^T (dP^T - Delta),
     // packed as they are made (LSE and Delta of this thread's 16 query
     // columns; a few registers live at a time).
-    Value lsePtr = e.gepBytes(base, 2 * g.qTileBytes);
-    Value deltaPtr = e.gepBytes(base, 2 * g.qTileBytes + g.vectorBytes);
-    auto pairType = VectorType::get({2}, e.f32Type());
+    Value qRow = e.add(e.mul(visit.qChunk, e.i32(g.chunk)),
+                       e.mul(visit.qTile, e.i32(g.bm)));
+    Value shift =
+        rowVectorSpan(e, g.heads, g.localLen, batch, visit.head, qRow).shift;
+    Value lsePtr = e.gep(e.gepBytes(base, 2 * g.qTileBytes), e.f32Type(), shift);
+    Value deltaPtr = e.gep(e.gepBytes(base, 2 * g.qTileBytes + g.vectorStride),
+                           e.f32Type(), shift);
     SmallVector<Value> dpv = e.unpack(dp);
     SmallVector<Value> pPacked, dsPacked;
     for (int64_t k = 0; k < g.bm / 8; ++k) {
-      Value index = e.add(colLane, e.i32(8 * k));
-      Value lse = e.load(pairType, e.gep(lsePtr, e.f32Type(), index));
-      Value del = e.load(pairType, e.gep(deltaPtr, e.f32Type(), index));
+      // Scalar loads: the shift leaves a pair of rows 4-byte aligned only.
+      Value lse[2], del[2];
+      for (int64_t t = 0; t < 2; ++t) {
+        Value index = e.add(colLane, e.i32(8 * k + t));
+        lse[t] = e.load(e.f32Type(), e.gep(lsePtr, e.f32Type(), index));
+        del[t] = e.load(e.f32Type(), e.gep(deltaPtr, e.f32Type(), index));
+      }
       // Elements 4k .. 4k+3: columns (8k + c, 8k + c + 1) of both rows.
       for (int64_t h = 0; h < 2; ++h) {
         Value p[2], ds[2];
         for (int64_t t = 0; t < 2; ++t) {
           int64_t i = 4 * k + 2 * h + t;
-          Value l2 = e.fmul(LLVM::ExtractElementOp::create(e.b, e.loc, lse, e.i32(t)),
-                            log2e);
-          Value d = LLVM::ExtractElementOp::create(e.b, e.loc, del, e.i32(t));
+          Value l2 = e.fmul(lse[t], log2e);
+          Value d = del[t];
           p[t] = e.exp2(e.fma(sv[i], scaleLog2,
                               arith::NegFOp::create(e.b, e.loc, l2)));
           ds[t] = e.fmul(p[t], e.fsub(dpv[i], d));
@@ -749,9 +788,10 @@ struct DqGeometry {
     kvTileBytes = bn * headDim * 2;
     qOffset = 0;
     doOffset = qTileBytes;
+    vectorBytes = rowVectorBytes(bm);
     lseOffset = 2 * qTileBytes;
-    deltaOffset = lseOffset + bm * 4;
-    kOffset = alignTo(deltaOffset + bm * 4, 1024);
+    deltaOffset = lseOffset + rowVectorStride(bm);
+    kOffset = alignTo(deltaOffset + rowVectorStride(bm), 1024);
     vOffset = kOffset + stages * kvTileBytes;
     barrierOffset = vOffset + stages * kvTileBytes;
     sharedBytes = barrierOffset + 8 * (1 + 3 * stages);
@@ -769,7 +809,7 @@ struct DqGeometry {
   int64_t emptyBarrier() const { return barrierOffset + 8 * (1 + 2 * stages); }
 
   int64_t chunk, localLen, heads, group, headDim, boxes, bm, bn, stages;
-  int64_t qTiles, kvTiles, qTileBytes, kvTileBytes;
+  int64_t qTiles, kvTiles, qTileBytes, kvTileBytes, vectorBytes;
   int64_t qOffset, doOffset, lseOffset, deltaOffset, kOffset, vOffset;
   int64_t barrierOffset, sharedBytes, threads;
   double scaleLog2;
@@ -923,13 +963,14 @@ void DqKernelBuilder::emitProducer() {
   e.b.setInsertionPointToStart(&guard.getThenRegion().front());
   Value qRow = e.add(e.mul(qChunk, e.i32(g.chunk)), e.mul(qTile, e.i32(g.bm)));
   Value qBar = sharedPtr(g.qFullBarrier());
-  e.mbarrierArriveExpectTx(qBar, 2 * g.qTileBytes + 2 * g.bm * 4);
+  e.mbarrierArriveExpectTx(qBar, 2 * g.qTileBytes + 2 * g.vectorBytes);
   for (int64_t box = 0; box < g.boxes; ++box) {
     SmallVector<Value> coords = {e.i32(64 * box), head, qRow, batch};
     e.tmaLoad(sharedPtr(g.qOffset + box * g.bm * 128), tmaQ, coords, qBar);
     e.tmaLoad(sharedPtr(g.doOffset + box * g.bm * 128), tmaDO, coords, qBar);
   }
-  SmallVector<Value> rowCoords = {qRow, head, batch};
+  SmallVector<Value> rowCoords = {
+      rowVectorSpan(e, g.heads, g.localLen, batch, head, qRow).boxStart};
   e.tmaLoad(sharedPtr(g.lseOffset), tmaLse, rowCoords, qBar);
   e.tmaLoad(sharedPtr(g.deltaOffset), tmaDelta, rowCoords, qBar);
 
@@ -974,9 +1015,11 @@ void DqKernelBuilder::emitConsumer() {
                                 e.shr(lane, e.i32(2))));
   Value rowBase = e.add(e.mul(qTile, e.i32(g.bm)), rowInTile);
   Value rows[2] = {rowBase, e.add(rowBase, e.i32(8))};
+  Value qRow = e.add(e.mul(qChunk, e.i32(g.chunk)), e.mul(qTile, e.i32(g.bm)));
+  Value shift = rowVectorSpan(e, g.heads, g.localLen, batch, head, qRow).shift;
   Value lse2[2], delta[2];
   for (int h = 0; h < 2; ++h) {
-    Value index = e.add(rowInTile, e.i32(8 * h));
+    Value index = e.add(shift, e.add(rowInTile, e.i32(8 * h)));
     lse2[h] = e.fmul(e.load(e.f32Type(),
                             e.gep(sharedPtr(g.lseOffset), e.f32Type(), index)),
                      log2e);

@@ -54,15 +54,6 @@ mlir::ringattn::hopper::unsupported(const AttentionConfig &config) {
     return AttentionConfig::Violation{
         "dtype", "the Hopper kernels support bf16 and fp16 (got " +
                      stringifyDType(config.dtype).str() + ")"};
-  // LSE and Delta rows move by TMA, whose row pitch (4 bytes a token) must be
-  // a multiple of 16 bytes.
-  if (int64_t local = config.seq / config.cp; local % 4 != 0)
-    return AttentionConfig::Violation{
-        "seq", "the Hopper kernels need the per-rank length seq/cp to be a "
-               "multiple of 4 (got " +
-                   std::to_string(local) +
-                   "): LSE rows move by TMA, whose row pitch must be a "
-                   "multiple of 16 bytes"};
   return std::nullopt;
 }
 

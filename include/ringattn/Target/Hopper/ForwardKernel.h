@@ -80,9 +80,9 @@ struct ForwardLaunch {
 };
 ForwardLaunch forwardLaunch(const ForwardKernelSpec &spec);
 
-/// Checks what the Hopper kernels support (head_dim 64 or 128, bf16 or fp16,
-/// seq/cp a multiple of 4): the configuration field that breaks it and why,
-/// or std::nullopt.
+/// Checks what the Hopper kernels support (head_dim 64 or 128, bf16 or
+/// fp16; any sequence length the layout takes): the configuration field that
+/// breaks it and why, or std::nullopt.
 std::optional<AttentionConfig::Violation>
 unsupported(const AttentionConfig &config);
 
