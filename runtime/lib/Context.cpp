@@ -74,6 +74,8 @@ struct ringattn_context {
   std::vector<CUdeviceptr> dkvRing;  // [slot]: dK then dV, fp32
   CUdeviceptr dkvPartial = 0;
   CUdeviceptr oAcc = 0, lseAcc = 0, delta = 0, dqAcc = 0, exchange = 0;
+  // Every device allocation above, with its size: what release() frees.
+  std::vector<std::pair<CUdeviceptr, int64_t>> allocations;
   int64_t kvElements = 0; // one of K or V of one shard, all sequences
   int64_t qElements = 0;
 
@@ -234,8 +236,17 @@ ringattn_status settleNccl(ringattn_context &c, const Nccl &nccl,
   return RINGATTN_OK;
 }
 
-ringattn_status allocate(const Driver &d, CUdeviceptr &ptr, int64_t bytes) {
-  return checkCuda(d.memAlloc(&ptr, static_cast<size_t>(bytes)), "cuMemAlloc");
+/// Device bytes all contexts of the process hold (ringattn_testing_device_bytes).
+std::atomic<int64_t> liveDeviceBytes{0};
+
+/// Allocates one of the context's device buffers (recorded for release()).
+ringattn_status allocate(ringattn_context &c, const Driver &d, CUdeviceptr &ptr,
+                         int64_t bytes) {
+  RINGATTN_TRY(
+      checkCuda(d.memAlloc(&ptr, static_cast<size_t>(bytes)), "cuMemAlloc"));
+  c.allocations.emplace_back(ptr, bytes);
+  liveDeviceBytes += bytes;
+  return RINGATTN_OK;
 }
 
 /// Waits, within the bound, for the communication stream (context creation
@@ -316,7 +327,7 @@ ringattn_status joinRing(ringattn_context &c, const Driver &d,
   mine.rank = c.rank;
   std::strncpy(mine.description, c.package->description,
                sizeof(mine.description) - 1);
-  RINGATTN_TRY(allocate(d, c.exchange, sizeof(RankIdentity) * (cp + 1)));
+  RINGATTN_TRY(allocate(c, d, c.exchange, sizeof(RankIdentity) * (cp + 1)));
   CUdeviceptr myBlock = c.exchange + sizeof(RankIdentity) * cp;
   RINGATTN_TRY(checkCuda(d.memcpyHtoDAsync(myBlock, &mine, sizeof(mine),
                                            c.commStream),
@@ -386,14 +397,11 @@ void release(ringattn_context &c) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
-  for (CUdeviceptr p : c.kvRing)
+  for (auto [p, bytes] : c.allocations) {
     d->memFree(p);
-  for (CUdeviceptr p : c.dkvRing)
-    d->memFree(p);
-  for (CUdeviceptr p : {c.dkvPartial, c.oAcc, c.lseAcc, c.delta, c.dqAcc,
-                        c.exchange})
-    if (p)
-      d->memFree(p);
+    liveDeviceBytes -= bytes;
+  }
+  c.allocations.clear();
   for (CUevent e : c.syncEvents)
     d->eventDestroy(e);
   for (CUevent e : c.timingEvents)
@@ -783,7 +791,7 @@ extern "C" ringattn_status ringattn_context_create(
 
   int64_t rows = batch * package->local_length;
   auto alloc = [&](CUdeviceptr &ptr, int64_t bytes) {
-    return allocate(*d, ptr, bytes);
+    return allocate(*c, *d, ptr, bytes);
   };
   c->kvRing.assign(2 * package->kv_ring_slots, 0);
   c->dkvRing.assign(package->dkv_ring_slots, 0);
@@ -978,4 +986,8 @@ ringattn_context_timeline(ringattn_context *context,
                            "cuEventElapsedTime"));
   }
   return succeed();
+}
+
+extern "C" int64_t ringattn_testing_device_bytes(void) {
+  return liveDeviceBytes.load();
 }

@@ -197,6 +197,11 @@ void checkContextArguments(char *buffer) {
     std::printf("FAIL create left a context behind\n");
     ++failures;
   }
+  if (ringattn_testing_device_bytes() != 0) {
+    std::printf("FAIL refused creates left %lld device bytes behind\n",
+                static_cast<long long>(ringattn_testing_device_bytes()));
+    ++failures;
+  }
   expect(ringattn_get_unique_id(nullptr), RINGATTN_ERROR_INVALID_ARGUMENT,
          "id is null", "unique id null");
   expect(ringattn_context_destroy(nullptr), RINGATTN_ERROR_INVALID_ARGUMENT,

@@ -30,6 +30,11 @@ typedef RINGATTN_ENUM(ringattn_fault) {
 RINGATTN_API ringattn_status
 ringattn_context_inject_fault(ringattn_context *context, ringattn_fault fault);
 
+/* Device memory (bytes) the runtime's contexts in this process hold now:
+   their buffers, not NCCL's or the driver's. Back to its earlier value once
+   every context created since has been destroyed. */
+RINGATTN_API int64_t ringattn_testing_device_bytes(void);
+
 #ifdef __cplusplus
 }
 #endif
