@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Draws TFLOP/s against S for ringattn, cuDNN and FA2 (CPU; no matplotlib)
+from a bench/attention_bench.py result: the causal D = 128 rows, forward and
+forward+backward side by side, as an SVG.
+
+  python3 bench/plot_tflops.py RESULT.json -o docs/images/tflops.svg
+"""
+
+import argparse
+import json
+
+SERIES = (("ringattn", "#d62728"), ("cudnn", "#1f77b4"), ("flash", "#2ca02c"))
+LABELS = {"ringattn": "ringattn", "cudnn": "cuDNN (SDPA)", "flash": "FA2 (SDPA)"}
+W, H, PAD = 380, 300, 52
+
+
+def panel(rows, phase, x0, title):
+    """One chart: a polyline per series over the sequence lengths."""
+    seqs = [r["seq"] for r in rows]
+    top = max(r[f"{name}_{phase}_tflops"] for r in rows for name, _ in SERIES)
+    top = (int(top / 100) + 1) * 100
+    px = lambda i: x0 + PAD + i * (W - 2 * PAD) / max(len(seqs) - 1, 1)
+    py = lambda v: H - PAD + 10 - v / top * (H - 2 * PAD)
+    out = [f'<text x="{x0 + W / 2}" y="22" text-anchor="middle" font-weight="bold">{title}</text>']
+    for v in range(0, top + 1, 100):
+        out.append(f'<line x1="{x0 + PAD}" x2="{x0 + W - PAD}" y1="{py(v):.1f}" y2="{py(v):.1f}" '
+                   'stroke="#ddd"/>')
+        out.append(f'<text x="{x0 + PAD - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{v}</text>')
+    for i, s in enumerate(seqs):
+        out.append(f'<text x="{px(i):.1f}" y="{H - PAD + 28}" text-anchor="middle">{s // 1024}k</text>')
+    for name, color in SERIES:
+        points = " ".join(f"{px(i):.1f},{py(r[f'{name}_{phase}_tflops']):.1f}"
+                          for i, r in enumerate(rows))
+        out.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for i, r in enumerate(rows):
+            v = r[f"{name}_{phase}_tflops"]
+            out.append(f'<circle cx="{px(i):.1f}" cy="{py(v):.1f}" r="3" fill="{color}"/>')
+    out.append(f'<text x="{x0 + W / 2}" y="{H - 8}" text-anchor="middle">S (tokens)</text>')
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("result", help="attention_bench.py --json output")
+    parser.add_argument("-o", "--output", required=True, help="the SVG to write")
+    args = parser.parse_args()
+    with open(args.result) as f:
+        result = json.load(f)
+    rows = sorted((r for r in result["rows"] if r["causal"] and r["head_dim"] == 128
+                   and r["dir"].startswith("causal_")), key=lambda r: r["seq"])
+    if not rows:
+        raise SystemExit(f"{args.result}: no causal D = 128 rows")
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * W}" height="{H + 56}" '
+           'font-family="sans-serif" font-size="12">',
+           f'<rect width="{2 * W}" height="{H + 56}" fill="white"/>']
+    svg += panel(rows, "fwd", 0, "causal forward, TFLOP/s")
+    svg += panel(rows, "fwdbwd", W, "causal forward+backward, TFLOP/s")
+    for i, (name, color) in enumerate(SERIES):
+        x = PAD + i * 150
+        svg.append(f'<rect x="{x}" y="{H + 16}" width="14" height="4" fill="{color}"/>')
+        svg.append(f'<text x="{x + 20}" y="{H + 22}">{LABELS[name]}</text>')
+    svg.append(f'<text x="{PAD}" y="{H + 44}">'
+               f'{result["device"]}, Hq 32 / Hkv 4, D 128, bf16</text>')
+    svg.append("</svg>")
+    with open(args.output, "w") as f:
+        f.write("\n".join(svg) + "\n")
+    print(f"wrote {args.output} ({len(rows)} sizes)")
+
+
+if __name__ == "__main__":
+    main()
