@@ -15,7 +15,9 @@
 # NPROC=4 (device kind nvidia-h100-x4 or nvidia-h200-x4) runs the cp = 4 set
 # instead: ring checks of both layouts, the benchmark of zigzag against
 # contiguous at S = 32k and the anchors on four ranks (no example, no fault
-# checks: those are two-rank scripts). Logs and JSON under $OUT.
+# checks: those are two-rank scripts). NPROC=8 (nvidia-h100-x8 or
+# nvidia-h200-x8): the cp = 8 set, ring checks at 8k, 64k and 128k, the
+# benchmark and the anchors at 64k and 128k. Logs and JSON under $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/ringattn-out}
@@ -50,7 +52,15 @@ fi
 
 status=0
 run2() { timeout "$1" torchrun --standalone --nproc_per_node "$nproc" "${@:2}"; }
-if [ "$nproc" = 4 ]; then
+anchor_seqs=16384,32768,65536
+if [ "$nproc" = 8 ]; then
+  # fp64 references at 128k take one sequence: batch 1 there.
+  cases=(z8_s8192_h32-4_d128:1 z8_s8192_h32-4_d128:2 z8_s65536_h32-4_d128:1 z8_s131072_h32-4_d128:1)
+  bench_ring=($ring/z8_s{65536,131072}_h32-4_d128)
+  bench_single=($ring/s1_s{65536,131072}_h32-4_d128)
+  timeline=$ring/z8_s65536_h32-4_d128
+  anchor_seqs=65536,131072
+elif [ "$nproc" = 4 ]; then
   cases=(
     z4_s4096_h32-4_d128:1 z4_s4096_h32-4_d128:2 c4_s4096_h32-4_d128:2 z4_s16384_h8-8_d64:1
     z4_s32768_h32-4_d128:1 c4_s32768_h32-4_d128:1
@@ -88,6 +98,7 @@ if [[ " $mode " == *" bench "* ]]; then
   run2 400 bench/ring_bench.py --ring "${bench_ring[@]}" --single "${bench_single[@]}" \
     --timeline "$timeline" --json "$out/ring-bench.json" > "$out/ring-bench.log" 2>&1 || status=1
   grep -E "^S=|steady|Error" "$out/ring-bench.log"
+  export ANCHOR_SEQS=$anchor_seqs  # the anchors' lengths (prepare_ring.sh)
   run2 240 .carry/anchors/cp_ring.py 4 > "$out/anchor-cp-ring.log" 2>&1 || echo "cp_ring.py failed"
   grep '"backend": "cudnn"' "$out/anchor-cp-ring.log" | head -12
   run2 240 .carry/anchors/seed_ring.py cudnn 4 > "$out/anchor-seed-ring.log" 2>&1 || echo "seed_ring.py failed"
