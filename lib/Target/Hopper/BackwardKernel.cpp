@@ -13,6 +13,7 @@
 #include "ringattn/Target/Hopper/PtxBuilder.h"
 
 #include "KernelEmitter.h"
+#include "TileShape.h"
 
 #include <algorithm>
 #include <cmath>
@@ -109,23 +110,9 @@ std::vector<QuerySegment> querySegmentsOf(const std::vector<LocalPair> &pairs,
 }
 
 /// Sizes and the shared-memory map of the main backward kernel.
-struct BackwardGeometry {
-  explicit BackwardGeometry(const BackwardKernelSpec &spec) {
-    const AttentionConfig &c = spec.config;
-    chunk = chunkLength(c);
-    localLen = localLength(c);
-    heads = c.heads;
-    kvHeads = c.kvHeads;
-    group = c.groupSize();
-    headDim = c.headDim;
-    boxes = headDim / 64;
-    bm = spec.blockM;
-    bn = spec.blockN;
-    stages = spec.stages;
-    qTiles = (chunk + bm - 1) / bm;
-    kvTiles = (chunk + bn - 1) / bn;
-    kvTileBytes = bn * headDim * 2;
-    qTileBytes = bm * headDim * 2;
+struct BackwardGeometry : TileShape {
+  explicit BackwardGeometry(const BackwardKernelSpec &spec)
+      : TileShape(spec.config, spec.blockM, spec.blockN, spec.stages) {
     vectorBytes = rowVectorBytes(bm);
     vectorStride = rowVectorStride(bm);
     stageBytes = alignTo(2 * qTileBytes + 2 * vectorStride, 1024);
@@ -138,7 +125,6 @@ struct BackwardGeometry {
     segmentTableOffset = barrierOffset + 8 * (1 + 2 * stages);
     sharedBytes = segmentTableOffset + 4 * kSegmentFields;
     threads = 128 * 3;
-    scaleLog2 = M_LOG2E / std::sqrt(static_cast<double>(headDim));
   }
 
   /// First query tile and count a segment visits for K/V tile `kvTile`.
@@ -153,12 +139,9 @@ struct BackwardGeometry {
   int64_t qFullBarrier() const { return barrierOffset + 8; }
   int64_t emptyBarrier() const { return barrierOffset + 8 * (1 + stages); }
 
-  int64_t chunk, localLen, heads, kvHeads, group, headDim, boxes;
-  int64_t bm, bn, stages, qTiles, kvTiles;
-  int64_t kvTileBytes, qTileBytes, vectorBytes, vectorStride, stageBytes;
+  int64_t vectorBytes, vectorStride, stageBytes;
   int64_t kOffset, vOffset, stageOffset, dsOffset, dsBytes, barrierOffset;
   int64_t segmentTableOffset, sharedBytes, threads;
-  double scaleLog2;
 };
 
 } // namespace
@@ -770,25 +753,12 @@ std::vector<KvSegment> kvSegmentsOf(const std::vector<LocalPair> &pairs,
   return segments;
 }
 
-struct DqGeometry {
-  explicit DqGeometry(const DqKernelSpec &spec) {
-    const AttentionConfig &c = spec.config;
-    chunk = chunkLength(c);
-    localLen = localLength(c);
-    heads = c.heads;
-    group = c.groupSize();
-    headDim = c.headDim;
-    boxes = headDim / 64;
-    bm = spec.blockM;
-    bn = spec.blockN;
-    stages = spec.stages;
-    qTiles = (chunk + bm - 1) / bm;
-    kvTiles = (chunk + bn - 1) / bn;
-    qTileBytes = bm * headDim * 2;
-    kvTileBytes = bn * headDim * 2;
+struct DqGeometry : TileShape {
+  explicit DqGeometry(const DqKernelSpec &spec)
+      : TileShape(spec.config, spec.blockM, spec.blockN, spec.stages) {
+    vectorBytes = rowVectorBytes(bm);
     qOffset = 0;
     doOffset = qTileBytes;
-    vectorBytes = rowVectorBytes(bm);
     lseOffset = 2 * qTileBytes;
     deltaOffset = lseOffset + rowVectorStride(bm);
     kOffset = alignTo(deltaOffset + rowVectorStride(bm), 1024);
@@ -796,23 +766,18 @@ struct DqGeometry {
     barrierOffset = vOffset + stages * kvTileBytes;
     sharedBytes = barrierOffset + 8 * (1 + 3 * stages);
     threads = 128 * (1 + bm / 64);
-    scaleLog2 = M_LOG2E / std::sqrt(static_cast<double>(headDim));
   }
   int64_t tiles(const KvSegment &s, int64_t qTile) const {
-    if (!s.diagonal)
-      return kvTiles;
-    return (std::min(qTile * bm + bm, chunk) - 1) / bn + 1;
+    return kvTilesFor(s.diagonal, qTile);
   }
   int64_t qFullBarrier() const { return barrierOffset; }
   int64_t kFullBarrier() const { return barrierOffset + 8; }
   int64_t vFullBarrier() const { return barrierOffset + 8 * (1 + stages); }
   int64_t emptyBarrier() const { return barrierOffset + 8 * (1 + 2 * stages); }
 
-  int64_t chunk, localLen, heads, group, headDim, boxes, bm, bn, stages;
-  int64_t qTiles, kvTiles, qTileBytes, kvTileBytes, vectorBytes;
+  int64_t vectorBytes;
   int64_t qOffset, doOffset, lseOffset, deltaOffset, kOffset, vOffset;
   int64_t barrierOffset, sharedBytes, threads;
-  double scaleLog2;
 };
 
 std::vector<WorkItem> dqWorkItems(const DqKernelSpec &spec) {

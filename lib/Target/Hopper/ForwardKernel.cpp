@@ -12,6 +12,7 @@
 #include "ringattn/Schedule/Layout.h"
 
 #include "KernelEmitter.h"
+#include "TileShape.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -75,40 +76,22 @@ std::vector<Segment> segmentsOf(const ForwardKernelSpec &spec, int64_t qChunk) {
   return segments;
 }
 
-/// Derived sizes and the shared-memory map of a forward kernel.
-struct Geometry {
-  explicit Geometry(const ForwardKernelSpec &spec) {
-    const AttentionConfig &c = spec.config;
-    chunk = chunkLength(c);
-    qLen = localLength(c);
-    kvLen = localLength(c);
-    heads = c.heads;
-    group = c.groupSize();
-    headDim = c.headDim;
-    boxes = headDim / 64;
-    bm = spec.blockM;
-    bn = spec.blockN;
-    stages = spec.stages;
+/// The shared-memory map of a forward kernel.
+struct Geometry : TileShape {
+  explicit Geometry(const ForwardKernelSpec &spec)
+      : TileShape(spec.config, spec.blockM, spec.blockN, spec.stages) {
     consumers = spec.consumers;
-    qTiles = (chunk + bm - 1) / bm;
-    kvTilesPerChunk = (chunk + bn - 1) / bn;
-    qBytes = bm * headDim * 2;
-    kvTileBytes = bn * headDim * 2;
     qOffset = 0;
-    kOffset = qBytes;
+    kOffset = qTileBytes;
     vOffset = kOffset + stages * kvTileBytes;
     barrierOffset = vOffset + stages * kvTileBytes;
     sharedBytes = barrierOffset + 8 * (1 + 3 * stages);
     threads = 128 * (1 + consumers);
-    scaleLog2 = M_LOG2E / std::sqrt(static_cast<double>(headDim));
   }
 
   /// K/V tiles of `segment` for query tile `qTile` (compile-time version).
   int64_t tiles(const Segment &segment, int64_t qTile) const {
-    if (!segment.diagonal)
-      return kvTilesPerChunk;
-    int64_t lastRow = std::min(qTile * bm + bm, chunk) - 1;
-    return lastRow / bn + 1;
+    return kvTilesFor(segment.diagonal, qTile);
   }
 
   int64_t qFullBarrier() const { return barrierOffset; }
@@ -116,12 +99,8 @@ struct Geometry {
   int64_t vFullBarrier() const { return barrierOffset + 8 * (1 + stages); }
   int64_t emptyBarrier() const { return barrierOffset + 8 * (1 + 2 * stages); }
 
-  int64_t chunk, qLen, kvLen, heads, group, headDim, boxes;
-  int64_t bm, bn, stages, consumers;
-  int64_t qTiles, kvTilesPerChunk;
-  int64_t qBytes, kvTileBytes;
+  int64_t consumers;
   int64_t qOffset, kOffset, vOffset, barrierOffset, sharedBytes, threads;
-  double scaleLog2;
 };
 
 constexpr int64_t kProducerRegisters = 40;
@@ -311,7 +290,7 @@ void ForwardKernelBuilder::decodeSegments() {
   auto tiles = [&](const Segment *s) {
     if (!s)
       return e.i32(0);
-    return s->diagonal ? diagonalTiles : e.i32(g.kvTilesPerChunk);
+    return s->diagonal ? diagonalTiles : e.i32(g.kvTiles);
   };
   auto kvChunk = [&](const Segment *s) { return e.i32(s ? s->kvChunk : 0); };
   auto diagonal = [&](const Segment *s) {
@@ -347,7 +326,7 @@ void ForwardKernelBuilder::emitProducer() {
   // Q once.
   Value qRow = e.add(e.mul(v.qChunk, e.i32(g.chunk)), e.mul(v.qTile, e.i32(g.bm)));
   Value qBar = sharedPtr(g.qFullBarrier());
-  e.mbarrierArriveExpectTx(qBar, g.qBytes);
+  e.mbarrierArriveExpectTx(qBar, g.qTileBytes);
   for (int64_t box = 0; box < g.boxes; ++box)
     e.tmaLoad(sharedPtr(g.qOffset + box * g.bm * 128), v.tmaQ,
               {e.i32(64 * box), v.head, qRow, v.batch}, qBar);
@@ -579,12 +558,12 @@ void ForwardKernelBuilder::emitEpilogue(Value consumer, Value o,
     Value batch64 = e.zext64(v.batch), head64 = e.zext64(v.head);
     // Element offset of (batch, token, head, 0) in [B, S_local, H, D].
     Value rowOffset = e.mul(
-        e.add(e.mul(e.add(e.mul(batch64, e.i64(g.qLen)), token), e.i64(g.heads)),
+        e.add(e.mul(e.add(e.mul(batch64, e.i64(g.localLen)), token), e.i64(g.heads)),
               head64),
         e.i64(g.headDim));
     // Offset of (batch, head, token) in [B, H, S_local].
     Value lseOffset = e.add(
-        e.mul(e.add(e.mul(batch64, e.i64(g.heads)), head64), e.i64(g.qLen)),
+        e.mul(e.add(e.mul(batch64, e.i64(g.heads)), head64), e.i64(g.localLen)),
         token);
     Value rowLse = lse[h];
     SmallVector<Value> rowValues;

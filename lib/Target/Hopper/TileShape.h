@@ -1,0 +1,48 @@
+//===- TileShape.h - sizes every Hopper attention kernel derives -*- C++ -*-===//
+//
+// The sizes the forward, backward and dQ kernels derive alike from a
+// configuration and their tile shape: chunk and rank lengths, heads, the
+// 64-column TMA boxes of a row, tiles per chunk and their bytes, the softmax
+// scale in log2 units. Each kernel's geometry adds its shared-memory map.
+// Private to lib/Target/Hopper.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RINGATTN_LIB_TARGET_HOPPER_TILESHAPE_H
+#define RINGATTN_LIB_TARGET_HOPPER_TILESHAPE_H
+
+#include "ringattn/Schedule/Layout.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace mlir::ringattn::hopper {
+
+struct TileShape {
+  /// bm query rows and bn K/V rows a tile; `stages` buffers of the streamed
+  /// operand.
+  TileShape(const AttentionConfig &c, int64_t bm, int64_t bn, int64_t stages)
+      : chunk(chunkLength(c)), localLen(localLength(c)), heads(c.heads),
+        kvHeads(c.kvHeads), group(c.groupSize()), headDim(c.headDim),
+        boxes(c.headDim / 64), bm(bm), bn(bn), stages(stages),
+        qTiles((chunk + bm - 1) / bm), kvTiles((chunk + bn - 1) / bn),
+        qTileBytes(bm * c.headDim * 2), kvTileBytes(bn * c.headDim * 2),
+        scaleLog2(M_LOG2E / std::sqrt(static_cast<double>(c.headDim))) {}
+
+  /// K/V tiles of a chunk that query tile `qTile` visits: all of them, or on
+  /// the diagonal those up to its last row.
+  int64_t kvTilesFor(bool diagonal, int64_t qTile) const {
+    if (!diagonal)
+      return kvTiles;
+    return (std::min(qTile * bm + bm, chunk) - 1) / bn + 1;
+  }
+
+  int64_t chunk, localLen, heads, kvHeads, group, headDim, boxes;
+  int64_t bm, bn, stages, qTiles, kvTiles, qTileBytes, kvTileBytes;
+  double scaleLog2;
+};
+
+} // namespace mlir::ringattn::hopper
+
+#endif // RINGATTN_LIB_TARGET_HOPPER_TILESHAPE_H
