@@ -183,8 +183,9 @@ ringattn_launch_backward(ringattn_module *module, const ringattn_kernel *kernel,
                    " (its lse and delta boxes carry " +
                    std::to_string(kRowVectorSlack) + " floats more)");
   if (!rowVectorMapFits(a.batch, k.heads, k.q_len))
-    return invalid("batch * heads * q_len = " +
-                   std::to_string(a.batch * k.heads * k.q_len) +
+    return invalid("batch " + std::to_string(a.batch) + " x heads " +
+                   std::to_string(k.heads) + " x q_len " +
+                   std::to_string(k.q_len) +
                    " exceeds what the kernels address in lse and delta (2^31 - " +
                    std::to_string(1 + kRowVectorSlack) +
                    " elements): use a smaller batch per call");

@@ -408,6 +408,13 @@ int main() {
            RINGATTN_ERROR_INVALID_ARGUMENT,
            "exceeds what the kernels address in lse and delta",
            "backward batch x heads x q_len past 2^31");
+    // The product itself past 2^63 (found by the API fuzzer: the message
+    // computed it, signed overflow under UBSan).
+    huge.q_len = huge.kv_len = INT64_MAX / 8;
+    expect(ringattn_launch_backward(fake, &huge, &badB, nullptr),
+           RINGATTN_ERROR_INVALID_ARGUMENT,
+           "batch 16 x heads 4096 x q_len 1152921504606846975 exceeds",
+           "backward batch x heads x q_len past 2^63");
   }
   {
     ringattn_kernel wide = backward;
