@@ -152,7 +152,9 @@ typedef struct ringattn_backward_args {
 } ringattn_backward_args;
 
 /* Launches a backward step kernel (role BACKWARD: dq_acc, dk, dv; role
- * BACKWARD_DQ: dq_acc only). */
+ * BACKWARD_DQ: dq_acc only). The kernels address lse and delta with 32-bit
+ * coordinates: batch * heads * q_len must stay below 2^31 - 4 (refused
+ * otherwise). */
 RINGATTN_API ringattn_status ringattn_launch_backward(
     ringattn_module *module, const ringattn_kernel *kernel,
     const ringattn_backward_args *args, void *stream);
@@ -200,7 +202,8 @@ RINGATTN_API ringattn_status ringattn_get_unique_id(ringattn_unique_id *id);
  * accumulators, joins the ring (id is ignored for cp = 1, which uses no
  * NCCL) and checks that every rank was built for the same configuration.
  * `timeout_ms` bounds every wait for a peer (creation, and the watchdog of
- * forward and backward); 0 means 300000. */
+ * forward and backward); 0 means 300000. batch * heads * local_length must
+ * stay below 2^31 - 4 (the backward's limit; refused otherwise). */
 RINGATTN_API ringattn_status ringattn_context_create(
     const struct ringattn_package *package, int rank, int device,
     int64_t batch, const ringattn_unique_id *id, int64_t timeout_ms,
