@@ -12,7 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Launch.h"
+#include "Module.h"
 #include "ringattn/package.h"
 #include "ringattn/runtime.h"
 

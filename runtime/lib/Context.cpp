@@ -11,7 +11,7 @@
 
 #include "Context.h"
 #include "Error.h"
-#include "Launch.h"
+#include "Module.h"
 #include "Package.h"
 #include "TensorMap.h"
 #include "ringattn/testing.h"

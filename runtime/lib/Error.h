@@ -5,6 +5,7 @@
 
 #include "ringattn/runtime.h"
 
+#include <cstdint>
 #include <string>
 
 namespace ringattn::runtime {
@@ -14,6 +15,13 @@ ringattn_status fail(ringattn_status status, std::string message);
 
 /// Clears the last error; returns RINGATTN_OK.
 ringattn_status succeed();
+
+/// RINGATTN_ERROR_INVALID_ARGUMENT with `message`.
+ringattn_status invalid(std::string message);
+
+/// `pointer` is non-null and `alignment`-byte aligned.
+ringattn_status checkPointer(const void *pointer, uintptr_t alignment,
+                             const char *what);
 
 } // namespace ringattn::runtime
 

@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Driver.h"
-#include "Launch.h"
+#include "Module.h"
 
 #include <cstdint>
 #include <filesystem>

@@ -3,7 +3,7 @@
 #ifndef RINGATTN_RUNTIME_PACKAGE_H
 #define RINGATTN_RUNTIME_PACKAGE_H
 
-#include "Launch.h"
+#include "Error.h"
 #include "ringattn/package.h"
 
 namespace ringattn::runtime {

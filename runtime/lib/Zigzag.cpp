@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Launch.h"
+#include "Driver.h"
 #include "Package.h"
 #include "ringattn/package.h"
 

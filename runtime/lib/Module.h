@@ -1,12 +1,13 @@
-//===- Launch.h - launching generated kernels -------------------*- C++ -*-===//
+//===- Module.h - a loaded cubin and the one launch path -------*- C++ -*-===//
 //
-// The loaded module and the single launch path every role goes through;
-// argument checks shared by the launch functions of Launch.cpp.
+// The module ringattn_module_load returns (its device, context and cubin,
+// the functions looked up so far) and the single launch path every kernel
+// role goes through (Module.cpp).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef RINGATTN_RUNTIME_LAUNCH_H
-#define RINGATTN_RUNTIME_LAUNCH_H
+#ifndef RINGATTN_RUNTIME_MODULE_H
+#define RINGATTN_RUNTIME_MODULE_H
 
 #include "Driver.h"
 
@@ -37,13 +38,6 @@ ringattn_status launchKernel(ringattn_module &m, const ringattn_kernel &k,
 /// The driver (for building tensor maps before a launch).
 ringattn_status moduleDriver(ringattn_module &m, const Driver *&driver);
 
-/// RINGATTN_ERROR_INVALID_ARGUMENT with `message`.
-ringattn_status invalid(std::string message);
-
-/// `pointer` is non-null and `alignment`-byte aligned.
-ringattn_status checkPointer(const void *pointer, uintptr_t alignment,
-                             const char *what);
-
 } // namespace ringattn::runtime
 
-#endif // RINGATTN_RUNTIME_LAUNCH_H
+#endif // RINGATTN_RUNTIME_MODULE_H
