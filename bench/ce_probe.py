@@ -44,16 +44,22 @@ def check(result, what):
         raise RuntimeError(f"{what} failed: CUresult {result}")
 
 
+def enqueue_timed(stream, fn):
+    """Enqueues fn() on `stream` between two timing events; returns them."""
+    start = torch.cuda.Event(enable_timing=True)
+    end = torch.cuda.Event(enable_timing=True)
+    start.record(stream)
+    with torch.cuda.stream(stream):
+        fn()
+    end.record(stream)
+    return start, end
+
+
 def timed(stream, fn, repeats=10):
     """Median milliseconds of fn() on `stream` (events on that stream)."""
     times = []
     for _ in range(repeats):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record(stream)
-        with torch.cuda.stream(stream):
-            fn()
-        end.record(stream)
+        start, end = enqueue_timed(stream, fn)
         end.synchronize()
         times.append(start.elapsed_time(end))
     times.sort()
@@ -100,19 +106,9 @@ def main():
         for _ in range(5):
             torch.cuda.synchronize(g0)
             torch.cuda.synchronize(g1)
-            c0 = torch.cuda.Event(enable_timing=True)
-            c1 = torch.cuda.Event(enable_timing=True)
-            k0 = torch.cuda.Event(enable_timing=True)
-            k1 = torch.cuda.Event(enable_timing=True)
-            k0.record(s1)
-            with torch.cuda.stream(s1):
-                compute()
-            k1.record(s1)
-            c0.record(s0)
-            with torch.cuda.stream(s0):
-                for _ in range(8):
-                    dst[32].copy_(src[32], non_blocking=True)
-            c1.record(s0)
+            k0, k1 = enqueue_timed(s1, compute)
+            c0, c1 = enqueue_timed(s0, lambda: [dst[32].copy_(src[32], non_blocking=True)
+                                                for _ in range(8)])
             k1.synchronize()
             c1.synchronize()
             beside.append(k0.elapsed_time(k1))

@@ -28,17 +28,8 @@ jobs=$(nproc)
 
 # clang 22 and its sanitizer and libFuzzer runtimes, besides what
 # utils/setup.sh installs (LLVM/MLIR 22 and the rest).
-missing=()
-for p in clang-22 libclang-rt-22-dev; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "check-hardened: installing ${missing[*]}"
-  $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+source utils/packages.sh
+install_missing check-hardened clang-22 libclang-rt-22-dev
 
 # NDEBUG as in the MLIR libraries: assertions change the layout of some LLVM
 # classes (llvm::Statistic), so the project cannot enable them alone.

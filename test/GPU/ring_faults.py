@@ -59,13 +59,18 @@ def share_id(directory, name, rank, package):
             f.write(uid)
         os.rename(path + ".tmp", path)
         return uid
-    deadline = time.time() + 60
-    while not os.path.exists(path):
-        if time.time() > deadline:
-            raise TimeoutError(f"no id file {path}")
-        time.sleep(0.01)
+    if not wait_for_file(path):
+        raise TimeoutError(f"no id file {path}")
     with open(path, "rb") as f:
         return f.read()
+
+
+def wait_for_file(path, seconds=60):
+    """Whether `path` appeared (another rank's signal) within `seconds`."""
+    deadline = time.time() + seconds
+    while not os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.01)
+    return os.path.exists(path)
 
 
 def expect_error(what, call, statuses):
@@ -77,6 +82,13 @@ def expect_error(what, call, statuses):
         return (error.status in statuses,
                 f"{what}: {error} after {elapsed:.1f} s", elapsed)
     return False, f"{what}: no error", time.time() - start
+
+
+def stalls(what, call):
+    """call() (a forward or backward, then wait) facing a peer that is gone,
+    silent or failed must end in TIMEOUT or NCCL within the bound."""
+    ok, message, elapsed = expect_error(what, call, (7, 9))
+    return ok and elapsed <= BOUND_MS / 1000 + SLACK_S, message, elapsed
 
 
 def main():
@@ -124,6 +136,11 @@ def main():
         v=torch.randn(1, n, hkv, d, device="cuda").bfloat16(),
         out=torch.empty(1, n, h, d, device="cuda").bfloat16(),
         lse=torch.empty(1, h, n, device="cuda"))
+
+    def forward_and_wait(context, t):
+        context.forward(t["q"], t["k"], t["v"], t["out"], t["lse"], stream)
+        context.wait()
+
     def silent_or_exit(scenario):
         uid = share_id(args.dir, scenario, rank, package)
         context = RingContext(package, rank, rank, 1, uid, BOUND_MS)
@@ -132,21 +149,14 @@ def main():
             if scenario == "exit":
                 os._exit(0)  # no destroy, no goodbye
             # Silent until rank 0 has seen the error.
-            deadline = time.time() + 60
-            while not os.path.exists(done) and time.time() < deadline:
-                time.sleep(0.05)
+            wait_for_file(done)
             context.close()
             return
         t = tensors()
-
-        def forward_and_wait():
-            context.forward(t["q"], t["k"], t["v"], t["out"], t["lse"], stream)
-            context.wait()
         # The error comes from forward (the first transfer's connection
         # setup) or from wait: TIMEOUT, or NCCL for a peer that is gone.
-        ok, message, elapsed = expect_error(
-            f"{scenario} peer: forward + wait", forward_and_wait, (7, 9))
-        ok = ok and elapsed <= BOUND_MS / 1000 + SLACK_S
+        ok, message, elapsed = stalls(f"{scenario} peer: forward + wait",
+                                      lambda: forward_and_wait(context, t))
         report(ok, f"{message} (bound {BOUND_MS} ms)", seconds=elapsed)
         ok, message, _ = expect_error(
             f"{scenario} peer: next forward", lambda: context.forward(
@@ -212,12 +222,8 @@ def main():
                     t["q"], t["k"], t["v"], t["out"], t["lse"], stream), (10,))
             report(ok, message)
         else:
-            def forward_and_wait():
-                context.forward(t["q"], t["k"], t["v"], t["out"], t["lse"], stream)
-                context.wait()
-            ok, message, elapsed = expect_error(
-                f"{scenario} fault: rank 1 (peer) forward + wait", forward_and_wait, (7, 9))
-            ok = ok and elapsed <= BOUND_MS / 1000 + SLACK_S
+            ok, message, _ = stalls(f"{scenario} fault: rank 1 (peer) forward + wait",
+                                    lambda: forward_and_wait(context, t))
         torch.cuda.synchronize()
         context.close()
         if rank == 1:
@@ -227,10 +233,7 @@ def main():
                 json.dump({"ok": ok, "message": message}, f)
         else:
             path = os.path.join(args.dir, scenario + ".peer")
-            deadline = time.time() + 60
-            while not os.path.exists(path) and time.time() < deadline:
-                time.sleep(0.05)
-            peer = json.load(open(path)) if os.path.exists(path) else {
+            peer = json.load(open(path)) if wait_for_file(path) else {
                 "ok": False, "message": f"{scenario}: rank 1 never reported"}
             report(peer["ok"], peer["message"] + f" (bound {BOUND_MS} ms)")
             report(held() == held_before, f"{scenario} fault: destroy freed ringattn's "
@@ -268,9 +271,8 @@ def main():
             context.backward(g["dout"], t["q"], t["k"], t["v"], t["out"], t["lse"],
                              g["dq"], g["dk"], g["dv"], stream)
             context.wait()
-        ok, message, elapsed = expect_error("death mid-backward: backward + wait",
-                                            backward_and_wait, (7, 9))
-        ok = ok and elapsed <= BOUND_MS / 1000 + SLACK_S
+        ok, message, elapsed = stalls("death mid-backward: backward + wait",
+                                      backward_and_wait)
         report(ok, f"{message} (bound {BOUND_MS} ms)", seconds=elapsed)
         torch.cuda.synchronize()
         context.close()

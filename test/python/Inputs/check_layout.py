@@ -10,24 +10,9 @@ import os
 import sys
 
 sys.path.insert(0, sys.argv[1])
+from checking import check, error_of, finish  # noqa: E402
 from ringattn.layout import Layout  # noqa: E402
 
-failures = 0
-
-
-def check(ok, what):
-    global failures
-    if not ok:
-        failures += 1
-        print(f"FAIL {what}")
-
-
-def error_of(fn):
-    try:
-        fn()
-    except Exception as error:
-        return f"{type(error).__name__}: {error}"
-    return "no error"
 
 
 # The definition: zigzag rank r holds chunks r and 2cp-1-r; contiguous chunk r.
@@ -103,5 +88,4 @@ for directory in sys.argv[2:]:
     del bad["layout"]
     print("  no layout: " + error_of(lambda: Layout.from_manifest(bad)))
 
-print(f"{failures} failure(s)")
-sys.exit(1 if failures else 0)
+finish()

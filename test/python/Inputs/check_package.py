@@ -13,27 +13,12 @@ import sys
 import tempfile
 
 sys.path.insert(0, sys.argv[1])
+from checking import check, error_of, finish  # noqa: E402
 import ringattn  # noqa: E402
 from ringattn import RingPackage  # noqa: E402
 
 library = sys.argv[2]
 directories = sys.argv[3:]
-failures = 0
-
-
-def check(ok, what):
-    global failures
-    if not ok:
-        failures += 1
-        print(f"FAIL {what}")
-
-
-def error_of(fn):
-    try:
-        fn()
-    except Exception as error:
-        return f"{type(error).__name__}: {error}"
-    return "no error"
 
 
 packages = []
@@ -74,5 +59,4 @@ try:
 except ImportError:
     print(error_of(lambda: ringattn.ring_attention))
 
-print(f"{failures} failure(s)")
-sys.exit(1 if failures else 0)
+finish()
