@@ -28,6 +28,7 @@ check_grid=(
   "cp4_s16384_d128_h32-4      4 65536 32  4 128 bf16 zigzag     --causal"
   "atomic_cp2_s4096_d128_h32-4 2 8192 32  4 128 bf16 zigzag     --causal --atomic-dq"
   "atomic_s1000_d64_h16-1_full 1 1000 16  1  64 fp16 zigzag     --no-causal --atomic-dq"
+  "atomic_cp2_s256_d128_h8-2  2   256  8  2 128 bf16 zigzag     --causal --atomic-dq"
 )
 bench_shapes=(
   "causal_8k   1  8192 32 4 128 bf16 zigzag --causal"
@@ -36,7 +37,11 @@ bench_shapes=(
   "full_8k     1  8192 32 4 128 bf16 zigzag --no-causal"
   "full_16k    1 16384 32 4 128 bf16 zigzag --no-causal"
   "d64_causal_16k 1 16384 32 4 64 bf16 zigzag --causal"
+  "atomic_causal_8k  1  8192 32 4 128 bf16 zigzag --causal --atomic-dq"
   "atomic_causal_16k 1 16384 32 4 128 bf16 zigzag --causal --atomic-dq"
+  "atomic_causal_32k 1 32768 32 4 128 bf16 zigzag --causal --atomic-dq"
+  "atomic_full_16k   1 16384 32 4 128 bf16 zigzag --no-causal --atomic-dq"
+  "atomic_d64_causal_16k 1 16384 32 4 64 bf16 zigzag --causal --atomic-dq"
 )
 # Edge cases: large scores, fp16 near overflow, the shortest ranks (seq/cp =
 # 2: one-token chunks, with 32 heads so that a relative error over a whole

@@ -156,7 +156,7 @@ ringattn_launch_backward(ringattn_module *module, const ringattn_kernel *kernel,
   RINGATTN_TRY(checkPointer(a.dout, 16, "dout"));
   RINGATTN_TRY(checkPointer(a.lse, 16, "lse"));
   RINGATTN_TRY(checkPointer(a.delta, 16, "delta"));
-  RINGATTN_TRY(checkPointer(a.dq_acc, 8, "dq_acc"));
+  RINGATTN_TRY(checkPointer(a.dq_acc, 16, "dq_acc"));
   if (main) {
     RINGATTN_TRY(checkPointer(a.dk, 8, "dk"));
     RINGATTN_TRY(checkPointer(a.dv, 8, "dv"));
@@ -177,7 +177,9 @@ ringattn_launch_backward(ringattn_module *module, const ringattn_kernel *kernel,
                    " elements): use a smaller batch per call");
   const Driver *d = nullptr;
   RINGATTN_TRY(moduleDriver(*module, d));
-  CUtensorMap maps[6];
+  // The main kernel takes a seventh map, dq_acc's, for the reductions of
+  // its non-deterministic form.
+  CUtensorMap maps[7];
   RINGATTN_TRY(encodeQkv(*d, maps, k, a.batch, a.q, a.k, a.v));
   RINGATTN_TRY(encodeTokenMajorMap(*d, maps[3], a.dout, k.dtype, a.batch,
                                    k.q_len, k.heads, k.head_dim, k.q_rows,
@@ -187,10 +189,18 @@ ringattn_launch_backward(ringattn_module *module, const ringattn_kernel *kernel,
   RINGATTN_TRY(encodeRowVectorMap(*d, maps[5], a.delta, a.batch, k.heads,
                                   k.q_len, k.q_rows, "delta"));
   float *dqAcc = a.dq_acc, *dk = a.dk, *dv = a.dv;
-  void *params[] = {&maps[0], &maps[1], &maps[2], &maps[3], &maps[4],
-                    &maps[5], &dqAcc,    &dk,      &dv};
-  RINGATTN_TRY(launchTiled(*module, k, main ? k.kv_heads : k.heads, a.batch,
-                           params, stream));
+  if (main) {
+    RINGATTN_TRY(encodeAccumulatorMap(*d, maps[6], a.dq_acc, a.batch, k.q_len,
+                                      k.heads, k.head_dim, k.q_rows,
+                                      "dq_acc"));
+    void *params[] = {&maps[0], &maps[1], &maps[2], &maps[3], &maps[4],
+                      &maps[5], &maps[6], &dqAcc,   &dk,      &dv};
+    RINGATTN_TRY(launchTiled(*module, k, k.kv_heads, a.batch, params, stream));
+  } else {
+    void *params[] = {&maps[0], &maps[1], &maps[2], &maps[3],
+                      &maps[4], &maps[5], &dqAcc};
+    RINGATTN_TRY(launchTiled(*module, k, k.heads, a.batch, params, stream));
+  }
   return succeed();
 }
 

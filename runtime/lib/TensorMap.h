@@ -19,6 +19,14 @@ ringattn_status encodeTokenMajorMap(const Driver &driver, CUtensorMap &map,
                                     int64_t heads, int64_t headDim,
                                     int64_t rows, const char *what);
 
+/// The same map over an fp32 accumulator of that shape (dQ), box {32, 1,
+/// rows, 1}: the boxes the backward kernel reduces into it.
+ringattn_status encodeAccumulatorMap(const Driver &driver, CUtensorMap &map,
+                                     float *base, int64_t batch,
+                                     int64_t tokens, int64_t heads,
+                                     int64_t headDim, int64_t rows,
+                                     const char *what);
+
 /// Floats a row-vector box carries beyond its rows (see encodeRowVectorMap).
 /// Must match kRowVectorSlack in lib/Target/Hopper/BackwardKernel.cpp.
 constexpr int64_t kRowVectorSlack = 4;

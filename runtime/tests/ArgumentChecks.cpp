@@ -396,6 +396,11 @@ int main() {
   badB.dv = nullptr;
   expect(ringattn_launch_backward(fake, &backward, &badB, nullptr),
          RINGATTN_ERROR_INVALID_ARGUMENT, "dv is null", "null dv");
+  badB = b;
+  badB.dq_acc = reinterpret_cast<float *>(buffer) + 2; // 8-byte aligned only
+  expect(ringattn_launch_backward(fake, &backward, &badB, nullptr),
+         RINGATTN_ERROR_INVALID_ARGUMENT, "dq_acc is not 16-byte aligned",
+         "backward dq_acc alignment (its TMA reductions)");
   {
     ringattn_kernel huge = backward; // 2^31 floats of lse at batch 16
     huge.heads = 4096;

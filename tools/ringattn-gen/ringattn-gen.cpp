@@ -79,9 +79,11 @@ programs, kernels, transfer and buffer sizes per sequence) and schedule.svg
   -o DIR, --output DIR  output directory (required; created if missing)
   --no-kernels        write the schedules only (any head_dim and dtype; no
                       host glue or package)
-  --atomic-dq         backward dQ by fp32 atomics in the main kernel instead
-                      of a separate dQ kernel: not bit-identical run to run
-                      (and, today, slower; the default is deterministic)
+  --atomic-dq         backward dQ in the main kernel, added to the fp32
+                      accumulator by TMA reductions in the L2, instead of a
+                      separate dQ kernel: not bit-identical run to run (the
+                      default is deterministic); faster at S <= 8k, D = 64
+                      and without the causal mask, as fast at 16k-32k causal
   --ptxas PATH        the ptxas to assemble kernels with (default
                       $CUDA_HOME/bin/ptxas, else /usr/local/cuda/bin/ptxas)
   -h, --help          this text

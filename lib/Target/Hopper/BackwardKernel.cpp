@@ -24,11 +24,27 @@ using namespace mlir::ringattn::hopper;
 
 namespace {
 
+// Register budgets per role (setmaxnreg). A 384-thread CTA starts with 168
+// registers a thread (64,512 in all, the most a multiple of 8 allows), and
+// setmaxnreg.inc waits until the registers it asks for are free: a budget
+// past 128 p + 256 c = 64,512 hangs the consumers at entry (measured). The
+// kernels with the dQ writer warp give the producer warpgroup 40 (the writer
+// spilled at 24), the others 24 for 240 consumer registers.
 constexpr int64_t kProducerRegisters = 24;
 constexpr int64_t kConsumerRegisters = 240;
+constexpr int64_t kWriterProducerRegisters = 40;
+constexpr int64_t kWriterConsumerRegisters = 232;
+constexpr int64_t kRegisterFile = 168 * 384;
+static_assert(128 * kProducerRegisters + 256 * kConsumerRegisters <= kRegisterFile);
+static_assert(128 * kWriterProducerRegisters + 256 * kWriterConsumerRegisters <=
+              kRegisterFile);
 /// Named barrier of the two consumer warpgroups (0 is __syncthreads).
 constexpr int64_t kConsumerBarrier = 1;
-// Per-warpgroup named barriers are kConsumerBarrier + 1 + warpgroup.
+// Per-warpgroup named barriers are kConsumerBarrier + 1 + consumer.
+/// The dQ staging handshake of consumer c with the dQ writer warp: c's box
+/// written (kDqFull + c) and c's box read by the TMA (kDqEmpty + c), each
+/// 128 consumer threads and the writer's 32.
+constexpr int64_t kDqFull = 4, kDqEmpty = 6, kDqHandshake = 128 + 32;
 
 int64_t alignTo(int64_t value, int64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
@@ -108,7 +124,6 @@ std::vector<QuerySegment> querySegmentsOf(const std::vector<LocalPair> &pairs,
       segments.push_back({pair.q, pair.mask == MaskKind::diagonal});
   return segments;
 }
-
 /// Sizes and the shared-memory map of the main backward kernel.
 struct BackwardGeometry : TileShape {
   explicit BackwardGeometry(const BackwardKernelSpec &spec)
@@ -121,7 +136,12 @@ struct BackwardGeometry : TileShape {
     stageOffset = 2 * kvTileBytes;
     dsOffset = stageOffset + stages * stageBytes;
     dsBytes = bn * bm * 2;
-    barrierOffset = dsOffset + 2 * dsBytes;
+    // Without the dQ kernel, each consumer's dQ columns of the query tile
+    // are staged in fp32 for the bulk reduction: boxes of 32 columns (128
+    // bytes, 128B-swizzled) by bm rows.
+    dqBoxes = spec.deterministic ? 0 : headDim / 32;
+    dqStageOffset = dsOffset + 2 * dsBytes;
+    barrierOffset = dqStageOffset + dqBoxes * dqBoxBytes();
     segmentTableOffset = barrierOffset + 8 * (1 + 2 * stages);
     sharedBytes = segmentTableOffset + 4 * kSegmentFields;
     threads = 128 * 3;
@@ -135,12 +155,14 @@ struct BackwardGeometry : TileShape {
   }
 
   int64_t qOffset(int64_t stage) const { return stageOffset + stage * stageBytes; }
+  int64_t dqBoxBytes() const { return bm * 128; }
   int64_t kvFullBarrier() const { return barrierOffset; }
   int64_t qFullBarrier() const { return barrierOffset + 8; }
   int64_t emptyBarrier() const { return barrierOffset + 8 * (1 + stages); }
 
   int64_t vectorBytes, vectorStride, stageBytes;
   int64_t kOffset, vOffset, stageOffset, dsOffset, dsBytes, barrierOffset;
+  int64_t dqBoxes, dqStageOffset;
   int64_t segmentTableOffset, sharedBytes, threads;
 };
 
@@ -231,7 +253,21 @@ private:
   };
   Visit visitOf(Value it);
   void emitProducer();
+  /// The dQ writer (the producer warpgroup's second warp): reduces each
+  /// consumer's staged dQ box into the accumulator.
+  void emitDqWriter();
   void emitConsumer();
+  /// Whether a query tile runs past its chunk (its dQ rows take atomics).
+  Value straddles(Value qFirst) {
+    return e.ugt(e.add(qFirst, e.i32(g.bm)), e.i32(g.chunk));
+  }
+  /// Adds this warpgroup's dQ columns of a query tile to the accumulator.
+  void emitDqReduce(Value consumer, Value dq, const Visit &visit, Value qFirst,
+                    Value colLane);
+  /// Stages the warpgroup's dQ columns for the writer warp.
+  void emitDqStage(Value consumer, ArrayRef<Value> dqv, Value colLane);
+  void emitDqAtomics(Value consumer, ArrayRef<Value> dqv, const Visit &visit,
+                     Value qFirst, Value colLane);
   void emitEpilogue(Value consumer, Value dk, Value dv);
 
   KernelEmitter e;
@@ -239,7 +275,7 @@ private:
   BackwardGeometry g;
   bool bf16;
 
-  Value tmaQ, tmaK, tmaV, tmaDO, tmaLse, tmaDelta, dqAcc, dkOut, dvOut;
+  Value tmaQ, tmaK, tmaV, tmaDO, tmaLse, tmaDelta, tmaDq, dqAcc, dkOut, dvOut;
   Value shared, tid, warpgroup, warpInGroup, lane;
   Value kvChunk, kvTile, kvHead, batch;
   // Segments of this CTA's K/V chunk: query chunk, diagonal, first tile and
@@ -261,7 +297,7 @@ void BackwardKernelBuilder::build() {
     packed.push_back(static_cast<int32_t>((item.kvChunk << 16) | item.kvTile));
   LLVM::GlobalOp workItems = e.declareI32Table(spec.name + "_work_items", packed);
   LLVM::LLVMFuncOp func =
-      e.declareKernel(spec.name, /*tensorMaps=*/6, /*pointers=*/3, g.threads);
+      e.declareKernel(spec.name, /*tensorMaps=*/7, /*pointers=*/3, g.threads);
   Block *entry = func.addEntryBlock(e.b);
   OpBuilder::InsertionGuard guard(e.b);
   e.b.setInsertionPointToStart(entry);
@@ -272,10 +308,15 @@ void BackwardKernelBuilder::build() {
   {
     OpBuilder::InsertionGuard inner(e.b);
     e.b.setInsertionPointToStart(&roles.getThenRegion().front());
-    e.setMaxRegisters(kProducerRegisters, /*increase=*/false);
+    bool writer = !spec.deterministic;
+    e.setMaxRegisters(writer ? kWriterProducerRegisters : kProducerRegisters,
+                      /*increase=*/false);
     emitProducer();
+    if (writer)
+      emitDqWriter();
     e.b.setInsertionPointToStart(&roles.getElseRegion().front());
-    e.setMaxRegisters(kConsumerRegisters, /*increase=*/true);
+    e.setMaxRegisters(writer ? kWriterConsumerRegisters : kConsumerRegisters,
+                      /*increase=*/true);
     emitConsumer();
   }
   LLVM::ReturnOp::create(e.b, e.loc, ValueRange{});
@@ -288,9 +329,10 @@ void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems) {
   tmaDO = entry.getArgument(3);
   tmaLse = entry.getArgument(4);
   tmaDelta = entry.getArgument(5);
-  dqAcc = entry.getArgument(6);
-  dkOut = entry.getArgument(7);
-  dvOut = entry.getArgument(8);
+  tmaDq = entry.getArgument(6); // unused by the deterministic kernel
+  dqAcc = entry.getArgument(7);
+  dkOut = entry.getArgument(8);
+  dvOut = entry.getArgument(9);
   shared = e.dynamicSharedMemory();
   tid = e.threadIdX();
   warpgroup = e.shr(tid, e.i32(7));
@@ -370,6 +412,10 @@ void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems) {
 }
 
 BackwardKernelBuilder::Visit BackwardKernelBuilder::visitOf(Value it) {
+  // Heads outermost, each segment's tiles first to last. (Walking
+  // every CTA's tiles in one global order, so that the CTAs running at a
+  // time share Q, dO and dQ rows in the L2, measured slower on an H100: the
+  // dQ reductions then contend for the same lines.)
   Value headOffset = e.divu(it, perHead);
   Value r = e.remu(it, perHead);
   Value count0 = segmentField(kCount0);
@@ -429,6 +475,54 @@ void BackwardKernelBuilder::emitProducer() {
   e.tmaLoad(e.gepBytes(base, 2 * g.qTileBytes), tmaLse, rowCoords, bar);
   e.tmaLoad(e.gepBytes(base, 2 * g.qTileBytes + g.vectorStride), tmaDelta,
             rowCoords, bar);
+}
+
+void BackwardKernelBuilder::emitDqWriter() {
+  auto writer = scf::IfOp::create(e.b, e.loc, e.eq(warpInGroup, e.i32(1)));
+  OpBuilder::InsertionGuard inner(e.b);
+  e.b.setInsertionPointToStart(&writer.getThenRegion().front());
+  Value issuer = e.eq(lane, e.i32(0));
+  // Each consumer's box starts out empty.
+  for (int64_t c = 0; c < 2; ++c)
+    e.namedBarrierArrive(e.i32(kDqEmpty + c), kDqHandshake);
+  auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), total, e.i32(1));
+  {
+    OpBuilder::InsertionGuard body(e.b);
+    e.b.setInsertionPointToStart(loop.getBody());
+    Visit visit = visitOf(loop.getInductionVar());
+    Value qFirst = e.mul(visit.qTile, e.i32(g.bm));
+    Value staged = g.chunk % g.bm != 0
+                       ? arith::XOrIOp::create(e.b, e.loc, straddles(qFirst),
+                                               e.boolean(true))
+                             .getResult()
+                       : e.boolean(true);
+    auto reduce = scf::IfOp::create(e.b, e.loc, staged);
+    OpBuilder::InsertionGuard stagedGuard(e.b);
+    e.b.setInsertionPointToStart(&reduce.getThenRegion().front());
+    Value qRow = e.add(e.mul(visit.qChunk, e.i32(g.chunk)), qFirst);
+    for (int64_t c = 0; c < 2; ++c) {
+      e.namedBarrier(e.i32(kDqFull + c), kDqHandshake);
+      auto issue = scf::IfOp::create(e.b, e.loc, issuer);
+      {
+        OpBuilder::InsertionGuard issueGuard(e.b);
+        e.b.setInsertionPointToStart(&issue.getThenRegion().front());
+        for (int64_t b = 0; b < g.dqBoxes / 2; ++b) {
+          int64_t box = c * g.dqBoxes / 2 + b;
+          SmallVector<Value> coords = {e.i32(32 * box), visit.head, qRow, batch};
+          e.tmaReduceAdd(sharedPtr(g.dqStageOffset + box * g.dqBoxBytes()),
+                         tmaDq, coords);
+        }
+        e.bulkCommitGroup();
+        e.bulkWaitGroup(0, /*readOnly=*/true);
+      }
+      NVVM::SyncWarpOp::create(e.b, e.loc, e.i32(-1));
+      e.namedBarrierArrive(e.i32(kDqEmpty + c), kDqHandshake);
+    }
+  }
+  // The last reductions must finish before the CTA exits.
+  auto drain = scf::IfOp::create(e.b, e.loc, issuer);
+  e.b.setInsertionPointToStart(&drain.getThenRegion().front());
+  e.bulkWaitGroup(0, /*readOnly=*/false);
 }
 
 void BackwardKernelBuilder::emitConsumer() {
@@ -644,29 +738,7 @@ void BackwardKernelBuilder::emitConsumer() {
     if (!spec.deterministic) {
       // dQ is done (dV and dK may still run): add it to the accumulator.
       dq = createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0];
-      SmallVector<Value> dqv = e.unpack(dq);
-      Value qRowBase = e.add(qFirst, e.add(e.mul(warpInGroup, e.i32(16)),
-                                           e.shr(lane, e.i32(2))));
-      Value colBase = e.zext64(e.add(e.mul(consumer, e.i32(dqN)), colLane));
-      Value batch64 = e.zext64(batch), head64 = e.zext64(visit.head);
-      for (int64_t h = 0; h < 2; ++h) {
-        Value row = e.add(qRowBase, e.i32(8 * h));
-        auto valid = scf::IfOp::create(e.b, e.loc, e.ult(row, e.i32(g.chunk)));
-        OpBuilder::InsertionGuard rowGuard(e.b);
-        e.b.setInsertionPointToStart(&valid.getThenRegion().front());
-        Value token = e.zext64(e.add(e.mul(visit.qChunk, e.i32(g.chunk)), row));
-        Value rowOffset = e.mul(
-            e.add(e.mul(e.add(e.mul(batch64, e.i64(g.localLen)), token),
-                        e.i64(g.heads)),
-                  head64),
-            e.i64(g.headDim));
-        // One base pointer per row; the columns are immediate offsets.
-        Value rowPtr = e.gep(dqAcc, e.f32Type(), e.add(rowOffset, colBase));
-        for (int64_t i = 0, n = dqv.size(); i < n; ++i)
-          if (rowHalf(i) == h)
-            e.atomicAddF32(e.gep(rowPtr, e.f32Type(), e.i64(columnBase(i))),
-                           dqv[i]);
-      }
+      emitDqReduce(consumer, dq, visit, qFirst, colLane);
     }
     // Everything reading this stage (dV, dK, dQ) is done: release it.
     NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
@@ -679,6 +751,85 @@ void BackwardKernelBuilder::emitConsumer() {
     scf::YieldOp::create(e.b, e.loc, ValueRange{dk, dv});
   }
   emitEpilogue(consumer, loop.getResult(0), loop.getResult(1));
+}
+
+void BackwardKernelBuilder::emitDqReduce(Value consumer, Value dq,
+                                         const Visit &visit, Value qFirst,
+                                         Value colLane) {
+  SmallVector<Value> dqv = e.unpack(dq);
+  // A query tile that runs past its chunk (chunk % bm != 0) would add zeros
+  // to the next chunk's rows: it takes the per-element atomics instead.
+  if (g.chunk % g.bm != 0) {
+    auto atomics = scf::IfOp::create(e.b, e.loc, straddles(qFirst),
+                                     /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(e.b);
+    e.b.setInsertionPointToStart(&atomics.getThenRegion().front());
+    emitDqAtomics(consumer, dqv, visit, qFirst, colLane);
+    e.b.setInsertionPointToStart(&atomics.getElseRegion().front());
+    emitDqStage(consumer, dqv, colLane);
+    return;
+  }
+  emitDqStage(consumer, dqv, colLane);
+}
+
+void BackwardKernelBuilder::emitDqStage(Value consumer, ArrayRef<Value> dqv,
+                                        Value colLane) {
+  // The writer warp reduces the box; wait until it has read the last one.
+  e.namedBarrier(e.add(consumer, e.i32(kDqEmpty)), kDqHandshake);
+
+  // Fragment (row, column) pairs into the 128B-swizzled boxes: column c of
+  // the warpgroup's dqN lies in box c / 32, 16-byte chunk (c % 32) / 4
+  // XOR row % 8.
+  int64_t boxesPerConsumer = g.dqBoxes / 2;
+  Value stage = e.gep(sharedPtr(g.dqStageOffset), e.b.getI8Type(),
+                      e.mul(consumer, e.i32(boxesPerConsumer * g.dqBoxBytes())));
+  Value rowInGroup = e.add(e.mul(warpInGroup, e.i32(16)), e.shr(lane, e.i32(2)));
+  Value swizzleRow = e.band(rowInGroup, e.i32(7));
+  auto pairType = VectorType::get({2}, e.f32Type());
+  for (int64_t i = 0, n = dqv.size(); i < n; i += 2) {
+    Value row = e.add(rowInGroup, e.i32(8 * rowHalf(i)));
+    Value column = e.add(colLane, e.i32(columnBase(i)));  // even
+    Value box = e.shr(column, e.i32(5));
+    Value inBox = e.band(column, e.i32(31));
+    Value chunk16 = e.bxor(e.shr(inBox, e.i32(2)), swizzleRow);
+    Value offset = e.add(
+        e.add(e.mul(box, e.i32(g.dqBoxBytes())), e.mul(row, e.i32(128))),
+        e.add(e.mul(chunk16, e.i32(16)), e.mul(e.band(inBox, e.i32(3)), e.i32(4))));
+    Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
+    pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, dqv[i], e.i32(0));
+    pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, dqv[i + 1], e.i32(1));
+    e.store(pair, e.gep(stage, e.b.getI8Type(), offset));
+  }
+  e.fenceProxyAsyncShared();
+  e.namedBarrierArrive(e.add(consumer, e.i32(kDqFull)), kDqHandshake);
+}
+
+void BackwardKernelBuilder::emitDqAtomics(Value consumer, ArrayRef<Value> dqv,
+                                          const Visit &visit, Value qFirst,
+                                          Value colLane) {
+  int64_t dqN = g.headDim / 2;
+  Value qRowBase = e.add(qFirst, e.add(e.mul(warpInGroup, e.i32(16)),
+                                       e.shr(lane, e.i32(2))));
+  Value colBase = e.zext64(e.add(e.mul(consumer, e.i32(dqN)), colLane));
+  Value batch64 = e.zext64(batch), head64 = e.zext64(visit.head);
+  for (int64_t h = 0; h < 2; ++h) {
+    Value row = e.add(qRowBase, e.i32(8 * h));
+    auto valid = scf::IfOp::create(e.b, e.loc, e.ult(row, e.i32(g.chunk)));
+    OpBuilder::InsertionGuard rowGuard(e.b);
+    e.b.setInsertionPointToStart(&valid.getThenRegion().front());
+    Value token = e.zext64(e.add(e.mul(visit.qChunk, e.i32(g.chunk)), row));
+    Value rowOffset = e.mul(
+        e.add(e.mul(e.add(e.mul(batch64, e.i64(g.localLen)), token),
+                    e.i64(g.heads)),
+              head64),
+        e.i64(g.headDim));
+    // One base pointer per row; the columns are immediate offsets.
+    Value rowPtr = e.gep(dqAcc, e.f32Type(), e.add(rowOffset, colBase));
+    for (int64_t i = 0, n = dqv.size(); i < n; ++i)
+      if (rowHalf(i) == h)
+        e.atomicAddF32(e.gep(rowPtr, e.f32Type(), e.i64(columnBase(i))),
+                       dqv[i]);
+  }
 }
 
 void BackwardKernelBuilder::emitEpilogue(Value consumer, Value dk, Value dv) {

@@ -116,6 +116,26 @@ void KernelEmitter::tmaLoad(Value dst, Value descriptor,
       b.getBoolAttr(false), NVVM::CTAGroupKindAttr(), Value());
 }
 
+void KernelEmitter::tmaReduceAdd(Value src, Value descriptor,
+                                 ArrayRef<Value> coordinates) {
+  MLIRContext *context = b.getContext();
+  NVVM::CpAsyncBulkTensorReduceOp::create(
+      b, loc, descriptor, src,
+      NVVM::TMAReduxKindAttr::get(context, NVVM::TMAReduxKind::ADD),
+      NVVM::TMAStoreModeAttr::get(context, NVVM::TMAStoreMode::TILE),
+      coordinates, Value());
+}
+
+void KernelEmitter::bulkCommitGroup() {
+  NVVM::CpAsyncBulkCommitGroupOp::create(b, loc);
+}
+
+void KernelEmitter::bulkWaitGroup(int64_t pending, bool readOnly) {
+  NVVM::CpAsyncBulkWaitGroupOp::create(
+      b, loc, b.getI32IntegerAttr(pending),
+      readOnly ? b.getUnitAttr() : UnitAttr());
+}
+
 Value KernelEmitter::wgmmaDescriptor(Value sharedAddr32, int64_t leadingByteOffset,
                                      int64_t strideByteOffset) {
   // Bits 0-13: address >> 4; 16-29: LBO >> 4; 32-45: SBO >> 4; 62-63: swizzle
@@ -221,6 +241,10 @@ void KernelEmitter::setMaxRegisters(int64_t count, bool increase) {
 void KernelEmitter::namedBarrier(Value id, int64_t threads) {
   NVVM::BarrierOp::create(b, loc, TypeRange{}, id, i32(threads),
                           NVVM::BarrierReductionAttr(), Value());
+}
+
+void KernelEmitter::namedBarrierArrive(Value id, int64_t threads) {
+  NVVM::BarrierArriveOp::create(b, loc, id, i32(threads));
 }
 
 void KernelEmitter::fenceProxyAsyncShared() {

@@ -122,6 +122,15 @@ public:
   // TMA and wgmma.
   void tmaLoad(Value dst, Value descriptor, ArrayRef<Value> coordinates,
                Value bar);
+  /// Adds the box at `src` (shared memory, in the map's swizzled layout) to
+  /// the global tensor at `coordinates`, element-wise in the L2
+  /// (cp.reduce.async.bulk.tensor .add, in this thread's bulk group).
+  void tmaReduceAdd(Value src, Value descriptor, ArrayRef<Value> coordinates);
+  /// Closes this thread's bulk group (cp.async.bulk.commit_group).
+  void bulkCommitGroup();
+  /// Waits until at most `pending` of this thread's bulk groups are still
+  /// reading their shared-memory sources (`readOnly`) or still running.
+  void bulkWaitGroup(int64_t pending, bool readOnly);
   /// A wgmma shared-memory matrix descriptor with 128-byte swizzling.
   Value wgmmaDescriptor(Value sharedAddr32, int64_t leadingByteOffset,
                         int64_t strideByteOffset);
@@ -142,6 +151,8 @@ public:
   void setMaxRegisters(int64_t count, bool increase);
   /// `bar.sync id, threads`: a named barrier among `threads` threads.
   void namedBarrier(Value id, int64_t threads);
+  /// `bar.arrive id, threads`: counts this thread in without waiting.
+  void namedBarrierArrive(Value id, int64_t threads);
   /// Orders this thread's shared-memory stores before later async-proxy
   /// (wgmma, TMA) reads of them.
   void fenceProxyAsyncShared();

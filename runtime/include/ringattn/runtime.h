@@ -136,7 +136,7 @@ RINGATTN_API ringattn_status ringattn_launch_forward(
 
 /* The tensors of one backward step: q, k, v, dout (16-byte aligned, input
  * dtype), the final lse and delta (fp32 [batch, heads, q_len], 16-byte
- * aligned), the fp32 dQ accumulator (dq_acc, like q) and the step's fp32
+ * aligned), the fp32 dQ accumulator (dq_acc, like q, 16-byte aligned) and the step's fp32
  * dK and dV outputs for the visiting shard (like k; overwritten). */
 typedef struct ringattn_backward_args {
   const void *q;

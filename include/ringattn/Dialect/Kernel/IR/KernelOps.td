@@ -125,7 +125,8 @@ def RAKernel_BackwardOp : Op<RAKernel_Dialect, "backward", [Symbol]> {
     query head of the K/V head's group, and computes dK and dV of the tile
     (overwriting the step's fp32 partial; the K/V chunks in `zero` have no
     pair and get zeros) and, unless `deterministic`, adds dQ to the rank's
-    fp32 accumulator with atomics. P is recomputed from the final LSE;
+    fp32 accumulator (TMA reductions of staged query tiles; per-element
+    atomics for a tile that runs past its chunk). P is recomputed from the final LSE;
     Delta = rowsum(dO * O) comes from the preprocess kernel. Tile: `m` K/V
     rows per CTA, `n` query rows per streamed tile.
 

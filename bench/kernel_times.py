@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Per-kernel times of a single-GPU (cp = 1) package next to cuDNN's.
+
+For each ringattn-gen output directory: each of our kernels timed alone
+(CUDA events, median over runs rotating 3 input sets: forward, preprocess,
+each backward step kernel and its dQ kernel, finalize), and cuDNN's forward
++ backward under torch.profiler, its kernels' mean durations by name. Tells
+which kernel a forward+backward ratio is lost in. Prints a table; --json.
+"""
+
+import argparse
+import collections
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "GPU"))
+import common  # noqa: E402
+from attention_bench import time_ms  # noqa: E402
+
+
+def ours(directory, iters):
+    gen = common.Generated(directory)
+    c = gen.config
+    dtype = common.DTYPES[c["dtype"]]
+    b, s, h, hkv, d = 1, c["seq"], c["heads"], c["kv_heads"], c["head_dim"]
+    sets = [tuple(torch.randn(b, s, n, d, device="cuda", dtype=dtype)
+                  for n in (h, hkv, hkv, h)) for _ in range(3)]
+    out = torch.empty(b, s, h, d, device="cuda", dtype=dtype)
+    lse = torch.empty(b, h, s, device="cuda", dtype=torch.float32)
+    delta = torch.empty_like(lse)
+    dq_acc = torch.zeros(b, s, h, d, device="cuda", dtype=torch.float32)
+    acc = torch.empty(2, b, s, hkv, d, device="cuda", dtype=torch.float32)
+    grads = (torch.empty_like(out), torch.empty(b, s, hkv, d, device="cuda", dtype=dtype),
+             torch.empty(b, s, hkv, d, device="cuda", dtype=dtype))
+    (_, fwd, _), = gen.forward_launches(0)
+    rows = {}
+    rows[f"forward {fwd}"] = time_ms(
+        lambda t: gen.launch_forward(fwd, t[0], t[1], t[2], None, None, out, lse),
+        sets, iters)
+    rows["preprocess"] = time_ms(
+        lambda t: gen.preprocess(out, t[3], delta, dq_acc), sets, iters)
+    for _, kernel, dq_kernel, _ in gen.backward_launches(0):
+        rows[f"backward {kernel}"] = time_ms(
+            lambda t: gen.launch_backward(kernel, t[0], t[1], t[2], t[3], lse, delta,
+                                          dq_acc, acc[0], acc[1]), sets, iters)
+        if dq_kernel is not None:
+            rows[f"dq {dq_kernel}"] = time_ms(
+                lambda t: gen.launch_backward(dq_kernel, t[0], t[1], t[2], t[3], lse,
+                                              delta, dq_acc, None, None), sets, iters)
+    rows["finalize"] = time_ms(
+        lambda t: gen.finalize(dq_acc, acc[0], acc[1], *grads), sets, iters)
+    gen.close()
+    return c, rows
+
+
+def cudnn(c, iters):
+    dtype = common.DTYPES[c["dtype"]]
+    s, h, hkv, d = c["seq"], c["heads"], c["kv_heads"], c["head_dim"]
+    q, k, v, g = (torch.randn(1, n, s, d, device="cuda", dtype=dtype).requires_grad_(i < 3)
+                  for i, n in enumerate((h, hkv, hkv, h)))
+    with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+        def step():
+            for x in (q, k, v):
+                x.grad = None
+            F.scaled_dot_product_attention(q, k, v, is_causal=c["causal"],
+                                           enable_gqa=True).backward(g)
+        for _ in range(3):
+            step()
+        torch.cuda.synchronize()
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+            for _ in range(iters):
+                step()
+            torch.cuda.synchronize()
+    total = collections.defaultdict(float)
+    for event in prof.events():
+        if event.device_type == torch.autograd.DeviceType.CUDA:
+            total[event.name[:90]] += event.device_time / 1000.0
+    return {name: ms / iters for name, ms in total.items() if ms / iters > 0.01}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dirs", nargs="+")
+    parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--ours-only", action="store_true",
+                        help="skip cuDNN (e.g. under a profiler of our own)")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    print(f"device: {torch.cuda.get_device_name()} (ms per kernel)")
+    report = []
+    for directory in args.dirs:
+        c, rows = ours(directory, args.iters)
+        theirs = {} if args.ours_only else cudnn(c, args.iters)
+        name = os.path.basename(directory.rstrip("/"))
+        print(f"{name}: ours {sum(rows.values()):.3f} ms, cuDNN {sum(theirs.values()):.3f} ms")
+        for key, ms in rows.items():
+            print(f"  ours   {ms:8.3f}  {key}")
+        for key, ms in sorted(theirs.items(), key=lambda kv: -kv[1]):
+            print(f"  cuDNN  {ms:8.3f}  {key}")
+        report.append({"dir": name, "ours_ms": rows, "cudnn_ms": theirs})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": torch.cuda.get_device_name(), "rows": report}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
