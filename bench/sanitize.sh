@@ -20,6 +20,8 @@ configs=(.carry/gen/s128_d128_h32-4_causal .carry/gen/s1000_d64_h16-1_causal
          .carry/edge/tiny_cp2_s8_d128 .carry/edge/tiny_cp2_s4_d128
          .carry/edge/masked_cp4_s64 .carry/gen/atomic_cp2_s256_d128_h8-2
          .carry/gen/atomic_s1000_d64_h16-1_full)
+# SANITIZE_CONFIGS="dir ..." checks those instead.
+[ -z "${SANITIZE_CONFIGS:-}" ] || read -r -a configs <<<"$SANITIZE_CONFIGS"
 # Only this project's kernels: a regular expression where the sanitizer
 # takes one; else one pass per name prefix (--kernel-name kns=, a
 # substring); else every kernel (PyTorch's and cuDNN's too).

@@ -335,7 +335,8 @@ std::string mlir::ringattn::renderManifest(const ManifestInputs &inputs) {
     kernels.push_back(kernelJson(kernel));
   Json manifest{
       {"format", "ringattn-manifest"},
-      {"version", 1},
+      // 2: the main backward kernels take dq_acc's tensor map (runtime ABI 3).
+      {"version", 2},
       {"generator", "ringattn-gen"},
       {"command", inputs.command},
       {"conventions",

@@ -77,7 +77,7 @@ class RingPackage:
     """
 
     def __init__(self, directory, *, module=None, library=None):
-        from .runtime import Package, PackageInfo
+        from .runtime import Package, PackageInfo, read_manifest
         if not os.path.isdir(directory):
             raise FileNotFoundError(f"package directory {directory!r} does not exist "
                                     "(ringattn-gen -o DIR writes one)")
@@ -86,8 +86,7 @@ class RingPackage:
         if not os.path.exists(manifest_path):
             raise FileNotFoundError(f"{manifest_path} does not exist: is {directory} a "
                                     "ringattn-gen output directory?")
-        with open(manifest_path) as f:
-            self.manifest = json.load(f)
+        self.manifest = read_manifest(manifest_path)
         self.config = self.manifest["config"]
         self.layout = Layout.from_manifest(self.manifest)
         self.module_path = module or find_module(directory)

@@ -96,13 +96,30 @@ def load_library(path=None):
     return lib
 
 
+# The manifest format this binding reads (lib/Gen/Manifest.cpp's "version").
+# Version 2: the main backward kernels take dq_acc's tensor map.
+MANIFEST_VERSION = 2
+
+
+def read_manifest(path):
+    """The parsed manifest.json at `path`; ValueError for another format."""
+    with open(path) as f:
+        manifest = json.load(f)
+    if manifest.get("format") != "ringattn-manifest":
+        raise ValueError(f"{path} is not a ringattn manifest")
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise ValueError(f"{path} has manifest version {manifest.get('version')}, this "
+                         f"runtime reads version {MANIFEST_VERSION}: regenerate the package "
+                         "with this ringattn-gen")
+    return manifest
+
+
 class Generated:
     """A ringattn-gen output directory loaded on one device."""
 
     def __init__(self, directory, device=0, library=None):
         self.lib = library or load_library()
-        with open(os.path.join(directory, "manifest.json")) as f:
-            self.manifest = json.load(f)
+        self.manifest = read_manifest(os.path.join(directory, "manifest.json"))
         self.config = self.manifest["config"]
         handle = ctypes.c_void_p()
         cubin = os.path.join(directory, "kernels.cubin").encode()

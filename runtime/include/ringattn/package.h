@@ -21,8 +21,9 @@
 extern "C" {
 #endif
 
-/* The package format this runtime reads. */
-#define RINGATTN_PACKAGE_ABI 2
+/* The package format this runtime reads (3: the main backward kernels take
+ * dq_acc's tensor map). */
+#define RINGATTN_PACKAGE_ABI 3
 
 typedef RINGATTN_ENUM(ringattn_op_kind) {
   RINGATTN_OP_SEND = 0,

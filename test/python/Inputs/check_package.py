@@ -49,6 +49,14 @@ with tempfile.TemporaryDirectory() as scratch:
     print(error_of(lambda: RingPackage(copy, library=library)).replace(scratch, "TMP"))
     print(error_of(lambda: RingPackage(copy, module=second.module_path, library=library))
           .replace(scratch, "TMP").replace(os.path.dirname(second.module_path), "DIR"))
+    # A package from a generator of another manifest version.
+    old = os.path.join(scratch, "old")
+    shutil.copytree(first.directory, old)
+    with open(os.path.join(old, "manifest.json")) as f:
+        text = f.read()
+    with open(os.path.join(old, "manifest.json"), "w") as f:
+        f.write(text.replace('"version": 2', '"version": 1', 1))
+    print(error_of(lambda: RingPackage(old, library=library)).replace(scratch, "TMP"))
 print(error_of(lambda: RingPackage(os.path.join(first.directory, "missing"),
                                    library=library)).replace(first.directory, "DIR"))
 
