@@ -11,7 +11,7 @@ gen=build/bin/ringattn-gen
 out=.carry/ring
 rm -rf "$out"
 mkdir -p "$out"
-# name cp seq heads kv_heads head_dim layout
+# name cp seq heads kv_heads head_dim layout [flags]
 packages=(
   "z2_s4096_h32-4_d128    2  4096 32 4 128 zigzag"
   "z2_s4096_h8-8_d64      2  4096  8 8  64 zigzag"
@@ -40,12 +40,15 @@ packages=(
   "s1_s32768_h32-4_d128   1 32768 32 4 128 zigzag"
   "s1_s65536_h32-4_d128   1 65536 32 4 128 zigzag"
   "s1_s131072_h32-4_d128  1 131072 32 4 128 zigzag"
+  "a2_s4096_h32-4_d128    2  4096 32 4 128 zigzag --atomic-dq"
+  "a2_s32768_h32-4_d128   2 32768 32 4 128 zigzag --atomic-dq"
 )
 start=$(date +%s.%N)
 for line in "${packages[@]}"; do
-  read -r name cp seq heads kv dim layout <<<"$line"
+  read -r name cp seq heads kv dim layout flags <<<"$line"
+  # shellcheck disable=SC2086  # flags: zero or more words
   "$gen" --cp "$cp" --seq "$seq" --heads "$heads" --kv-heads "$kv" \
-    --head-dim "$dim" --layout "$layout" -o "$out/$name" > /dev/null
+    --head-dim "$dim" --layout "$layout" ${flags:-} -o "$out/$name" > /dev/null
   rm "$out/$name/kernels.ptx"  # not needed on the device; saves the carry
 done
 mkdir -p .carry/anchors && cp ../shared/anchors/*.py .carry/anchors/
