@@ -781,23 +781,27 @@ void BackwardKernelBuilder::emitDqStage(Value consumer, ArrayRef<Value> dqv,
   // the warpgroup's dqN lies in box c / 32, 16-byte chunk (c % 32) / 4
   // XOR row % 8.
   int64_t boxesPerConsumer = g.dqBoxes / 2;
-  Value stage = e.gep(sharedPtr(g.dqStageOffset), e.b.getI8Type(),
-                      e.mul(consumer, e.i32(boxesPerConsumer * g.dqBoxBytes())));
-  Value rowInGroup = e.add(e.mul(warpInGroup, e.i32(16)), e.shr(lane, e.i32(2)));
+  Value stage =
+      e.gep(sharedPtr(g.dqStageOffset), e.b.getI8Type(),
+            e.mul(consumer, e.i32(boxesPerConsumer * g.dqBoxBytes())));
+  Value rowInGroup =
+      e.add(e.mul(warpInGroup, e.i32(16)), e.shr(lane, e.i32(2)));
   Value swizzleRow = e.band(rowInGroup, e.i32(7));
   auto pairType = VectorType::get({2}, e.f32Type());
   for (int64_t i = 0, n = dqv.size(); i < n; i += 2) {
     Value row = e.add(rowInGroup, e.i32(8 * rowHalf(i)));
-    Value column = e.add(colLane, e.i32(columnBase(i)));  // even
+    Value column = e.add(colLane, e.i32(columnBase(i))); // even
     Value box = e.shr(column, e.i32(5));
     Value inBox = e.band(column, e.i32(31));
     Value chunk16 = e.bxor(e.shr(inBox, e.i32(2)), swizzleRow);
-    Value offset = e.add(
-        e.add(e.mul(box, e.i32(g.dqBoxBytes())), e.mul(row, e.i32(128))),
-        e.add(e.mul(chunk16, e.i32(16)), e.mul(e.band(inBox, e.i32(3)), e.i32(4))));
+    Value offset =
+        e.add(e.add(e.mul(box, e.i32(g.dqBoxBytes())), e.mul(row, e.i32(128))),
+              e.add(e.mul(chunk16, e.i32(16)),
+                    e.mul(e.band(inBox, e.i32(3)), e.i32(4))));
     Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
     pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, dqv[i], e.i32(0));
-    pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, dqv[i + 1], e.i32(1));
+    pair =
+        LLVM::InsertElementOp::create(e.b, e.loc, pair, dqv[i + 1], e.i32(1));
     e.store(pair, e.gep(stage, e.b.getI8Type(), offset));
   }
   e.fenceProxyAsyncShared();
@@ -808,8 +812,8 @@ void BackwardKernelBuilder::emitDqAtomics(Value consumer, ArrayRef<Value> dqv,
                                           const Visit &visit, Value qFirst,
                                           Value colLane) {
   int64_t dqN = g.headDim / 2;
-  Value qRowBase = e.add(qFirst, e.add(e.mul(warpInGroup, e.i32(16)),
-                                       e.shr(lane, e.i32(2))));
+  Value qRowBase = e.add(
+      qFirst, e.add(e.mul(warpInGroup, e.i32(16)), e.shr(lane, e.i32(2))));
   Value colBase = e.zext64(e.add(e.mul(consumer, e.i32(dqN)), colLane));
   Value batch64 = e.zext64(batch), head64 = e.zext64(visit.head);
   for (int64_t h = 0; h < 2; ++h) {
@@ -818,11 +822,8 @@ void BackwardKernelBuilder::emitDqAtomics(Value consumer, ArrayRef<Value> dqv,
     OpBuilder::InsertionGuard rowGuard(e.b);
     e.b.setInsertionPointToStart(&valid.getThenRegion().front());
     Value token = e.zext64(e.add(e.mul(visit.qChunk, e.i32(g.chunk)), row));
-    Value rowOffset = e.mul(
-        e.add(e.mul(e.add(e.mul(batch64, e.i64(g.localLen)), token),
-                    e.i64(g.heads)),
-              head64),
-        e.i64(g.headDim));
+    Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token, g.heads,
+                                         head64, g.headDim);
     // One base pointer per row; the columns are immediate offsets.
     Value rowPtr = e.gep(dqAcc, e.f32Type(), e.add(rowOffset, colBase));
     for (int64_t i = 0, n = dqv.size(); i < n; ++i)
@@ -849,18 +850,15 @@ void BackwardKernelBuilder::emitEpilogue(Value consumer, Value dk, Value dv) {
     OpBuilder::InsertionGuard inner(e.b);
     e.b.setInsertionPointToStart(&valid.getThenRegion().front());
     Value token = e.zext64(e.add(e.mul(kvChunk, e.i32(g.chunk)), row));
-    Value rowOffset = e.mul(
-        e.add(e.mul(e.add(e.mul(batch64, e.i64(g.localLen)), token),
-                    e.i64(g.kvHeads)),
-              head64),
-        e.i64(g.headDim));
+    Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token, g.kvHeads,
+                                         head64, g.headDim);
     for (int64_t i = 0, n = dkv.size(); i < n; i += 2) {
       if (rowHalf(i) != h)
         continue;
-      Value offset = e.add(rowOffset,
-                           e.zext64(e.add(colLane, e.i32(columnBase(i)))));
-      for (auto [values, out, scaled] :
-           {std::make_tuple(&dkv, dkOut, true), std::make_tuple(&dvv, dvOut, false)}) {
+      Value offset =
+          e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i)))));
+      for (auto [values, out, scaled] : {std::make_tuple(&dkv, dkOut, true),
+                                         std::make_tuple(&dvv, dvOut, false)}) {
         Value a = (*values)[i], b = (*values)[i + 1];
         if (scaled) {
           a = e.fmul(a, scale);
@@ -1226,16 +1224,14 @@ void DqKernelBuilder::emitConsumer() {
     OpBuilder::InsertionGuard inner(e.b);
     e.b.setInsertionPointToStart(&valid.getThenRegion().front());
     Value token = e.zext64(e.add(e.mul(qChunk, e.i32(g.chunk)), rows[h]));
-    Value rowOffset = e.mul(
-        e.add(e.mul(e.add(e.mul(batch64, e.i64(g.localLen)), token),
-                    e.i64(g.heads)),
-              head64),
-        e.i64(g.headDim));
+    Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token, g.heads,
+                                         head64, g.headDim);
     for (int64_t i = 0, n = dqv.size(); i < n; i += 2) {
       if (rowHalf(i) != h)
         continue;
-      Value ptr = e.gep(dqAcc, e.f32Type(),
-                        e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i))))));
+      Value ptr = e.gep(
+          dqAcc, e.f32Type(),
+          e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i))))));
       Value old = e.load(pairType, ptr);
       Value sum = LLVM::UndefOp::create(e.b, e.loc, pairType);
       for (int64_t t = 0; t < 2; ++t) {
@@ -1328,10 +1324,8 @@ void mlir::ringattn::hopper::buildElementwiseKernel(
     e.b.setInsertionPointToStart(&valid.getThenRegion().front());
     Value token = e.zext64(e.divu(index, e.i32(config.heads)));
     Value head = e.zext64(e.remu(index, e.i32(config.heads)));
-    Value base = e.mul(e.add(e.mul(e.add(e.mul(batch64, e.i64(localLen)), token),
-                                   e.i64(config.heads)),
-                             head),
-                       e.i64(d));
+    Value base =
+        e.tokenMajorOffset(batch64, localLen, token, config.heads, head, d);
     auto vec8 = VectorType::get({8}, half);
     auto vec8f = VectorType::get({8}, e.f32Type());
     Value sum = e.f32(0.0);
@@ -1348,9 +1342,8 @@ void mlir::ringattn::hopper::buildElementwiseKernel(
       e.store(zero4, e.gep(dqAcc, e.f32Type(), offset));
       e.store(zero4, e.gep(dqAcc, e.f32Type(), e.add(offset, e.i64(4))));
     }
-    Value deltaIndex = e.add(
-        e.mul(e.add(e.mul(batch64, e.i64(config.heads)), head), e.i64(localLen)),
-        token);
+    Value deltaIndex =
+        e.rowVectorOffset(batch64, config.heads, head, localLen, token);
     e.store(sum, e.gep(delta, e.f32Type(), deltaIndex));
     break;
   }

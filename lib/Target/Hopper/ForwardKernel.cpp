@@ -557,14 +557,11 @@ void ForwardKernelBuilder::emitEpilogue(Value consumer, Value o,
     Value token = e.zext64(e.add(e.mul(v.qChunk, e.i32(g.chunk)), row));
     Value batch64 = e.zext64(v.batch), head64 = e.zext64(v.head);
     // Element offset of (batch, token, head, 0) in [B, S_local, H, D].
-    Value rowOffset = e.mul(
-        e.add(e.mul(e.add(e.mul(batch64, e.i64(g.localLen)), token), e.i64(g.heads)),
-              head64),
-        e.i64(g.headDim));
+    Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token, g.heads,
+                                         head64, g.headDim);
     // Offset of (batch, head, token) in [B, H, S_local].
-    Value lseOffset = e.add(
-        e.mul(e.add(e.mul(batch64, e.i64(g.heads)), head64), e.i64(g.localLen)),
-        token);
+    Value lseOffset =
+        e.rowVectorOffset(batch64, g.heads, head64, g.localLen, token);
     Value rowLse = lse[h];
     SmallVector<Value> rowValues;
     for (int64_t i = 0, n = ov.size(); i < n; ++i)

@@ -82,7 +82,9 @@ public:
   Value fsub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
   Value fmul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
   Value fdiv(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
-  Value fmax(Value x, Value y) { return arith::MaxNumFOp::create(b, loc, x, y); }
+  Value fmax(Value x, Value y) {
+    return arith::MaxNumFOp::create(b, loc, x, y);
+  }
   Value fcmp(arith::CmpFPredicate p, Value x, Value y) {
     return arith::CmpFOp::create(b, loc, p, x, y);
   }
@@ -103,6 +105,18 @@ public:
   Value gepBytes(Value ptr, int64_t bytes);
   Value load(Type type, Value ptr);
   void store(Value value, Value ptr);
+  /// Element offset (i64) of (batch, token, head, 0) in a token-major
+  /// [batch, tokens, heads, headDim] tensor; batch, token, head are i64.
+  Value tokenMajorOffset(Value batch, int64_t tokens, Value token,
+                         int64_t heads, Value head, int64_t headDim) {
+    return mul(add(mul(add(mul(batch, i64(tokens)), token), i64(heads)), head),
+               i64(headDim));
+  }
+  /// Element offset (i64) of (batch, head, token) in [batch, heads, tokens].
+  Value rowVectorOffset(Value batch, int64_t heads, Value head, int64_t tokens,
+                        Value token) {
+    return add(mul(add(mul(batch, i64(heads)), head), i64(tokens)), token);
+  }
   /// The 32-bit shared-window address of a shared pointer.
   Value sharedAddress(Value sharedPtr);
 
