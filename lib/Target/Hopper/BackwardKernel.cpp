@@ -816,68 +816,60 @@ void BackwardKernelBuilder::emitDqAtomics(Value consumer, ArrayRef<Value> dqv,
       qFirst, e.add(e.mul(warpInGroup, e.i32(16)), e.shr(lane, e.i32(2))));
   Value colBase = e.zext64(e.add(e.mul(consumer, e.i32(dqN)), colLane));
   Value batch64 = e.zext64(batch), head64 = e.zext64(visit.head);
-  for (int64_t h = 0; h < 2; ++h) {
-    Value row = e.add(qRowBase, e.i32(8 * h));
-    auto valid = scf::IfOp::create(e.b, e.loc, e.ult(row, e.i32(g.chunk)));
-    OpBuilder::InsertionGuard rowGuard(e.b);
-    e.b.setInsertionPointToStart(&valid.getThenRegion().front());
-    Value token = e.zext64(e.add(e.mul(visit.qChunk, e.i32(g.chunk)), row));
-    Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token, g.heads,
-                                         head64, g.headDim);
-    // One base pointer per row; the columns are immediate offsets.
-    Value rowPtr = e.gep(dqAcc, e.f32Type(), e.add(rowOffset, colBase));
-    for (int64_t i = 0, n = dqv.size(); i < n; ++i)
-      if (rowHalf(i) == h)
-        e.atomicAddF32(e.gep(rowPtr, e.f32Type(), e.i64(columnBase(i))),
-                       dqv[i]);
-  }
+  e.forEachRowInChunk(
+      qRowBase, visit.qChunk, g.chunk, [&](int64_t h, Value, Value token) {
+        Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token,
+                                             g.heads, head64, g.headDim);
+        // One base pointer per row; the columns are immediate offsets.
+        Value rowPtr = e.gep(dqAcc, e.f32Type(), e.add(rowOffset, colBase));
+        for (int64_t i = 0, n = dqv.size(); i < n; ++i)
+          if (rowHalf(i) == h)
+            e.atomicAddF32(e.gep(rowPtr, e.f32Type(), e.i64(columnBase(i))),
+                           dqv[i]);
+      });
 }
 
 void BackwardKernelBuilder::emitEpilogue(Value consumer, Value dk, Value dv) {
   // dK = scale * sum dS^T Q; both overwrite the step's fp32 partial.
   Value scale = e.f32(1.0 / std::sqrt(static_cast<double>(g.headDim)));
   SmallVector<Value> dkv = e.unpack(dk), dvv = e.unpack(dv);
-  Value rowBase = e.add(e.mul(kvTile, e.i32(g.bn)),
-                        e.add(e.mul(consumer, e.i32(64)),
-                              e.add(e.mul(warpInGroup, e.i32(16)),
-                                    e.shr(lane, e.i32(2)))));
+  Value rowBase =
+      e.add(e.mul(kvTile, e.i32(g.bn)),
+            e.add(e.mul(consumer, e.i32(64)),
+                  e.add(e.mul(warpInGroup, e.i32(16)), e.shr(lane, e.i32(2)))));
   Value colLane = e.mul(e.band(lane, e.i32(3)), e.i32(2));
   auto pairType = VectorType::get({2}, e.f32Type());
   Value batch64 = e.zext64(batch), head64 = e.zext64(kvHead);
-  for (int64_t h = 0; h < 2; ++h) {
-    Value row = e.add(rowBase, e.i32(8 * h));
-    auto valid = scf::IfOp::create(e.b, e.loc, e.ult(row, e.i32(g.chunk)));
-    OpBuilder::InsertionGuard inner(e.b);
-    e.b.setInsertionPointToStart(&valid.getThenRegion().front());
-    Value token = e.zext64(e.add(e.mul(kvChunk, e.i32(g.chunk)), row));
-    Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token, g.kvHeads,
-                                         head64, g.headDim);
-    for (int64_t i = 0, n = dkv.size(); i < n; i += 2) {
-      if (rowHalf(i) != h)
-        continue;
-      Value offset =
-          e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i)))));
-      for (auto [values, out, scaled] : {std::make_tuple(&dkv, dkOut, true),
-                                         std::make_tuple(&dvv, dvOut, false)}) {
-        Value a = (*values)[i], b = (*values)[i + 1];
-        if (scaled) {
-          a = e.fmul(a, scale);
-          b = e.fmul(b, scale);
+  e.forEachRowInChunk(
+      rowBase, kvChunk, g.chunk, [&](int64_t h, Value, Value token) {
+        Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token,
+                                             g.kvHeads, head64, g.headDim);
+        for (int64_t i = 0, n = dkv.size(); i < n; i += 2) {
+          if (rowHalf(i) != h)
+            continue;
+          Value offset =
+              e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i)))));
+          for (auto [values, out, scaled] :
+               {std::make_tuple(&dkv, dkOut, true),
+                std::make_tuple(&dvv, dvOut, false)}) {
+            Value a = (*values)[i], b = (*values)[i + 1];
+            if (scaled) {
+              a = e.fmul(a, scale);
+              b = e.fmul(b, scale);
+            }
+            Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
+            pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, a, e.i32(0));
+            pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, b, e.i32(1));
+            e.store(pair, e.gep(out, e.f32Type(), offset));
+          }
         }
-        Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
-        pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, a, e.i32(0));
-        pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, b, e.i32(1));
-        e.store(pair, e.gep(out, e.f32Type(), offset));
-      }
-    }
-  }
+      });
 }
 
 } // namespace
 
-void mlir::ringattn::hopper::buildBackwardKernel(OpBuilder &builder,
-                                                 Location loc,
-                                                 const BackwardKernelSpec &spec) {
+void mlir::ringattn::hopper::buildBackwardKernel(
+    OpBuilder &builder, Location loc, const BackwardKernelSpec &spec) {
   BackwardKernelBuilder(builder, loc, spec).build();
 }
 
@@ -1219,29 +1211,26 @@ void DqKernelBuilder::emitConsumer() {
   SmallVector<Value> dqv = e.unpack(loop.getResult(0));
   auto pairType = VectorType::get({2}, e.f32Type());
   Value batch64 = e.zext64(batch), head64 = e.zext64(head);
-  for (int64_t h = 0; h < 2; ++h) {
-    auto valid = scf::IfOp::create(e.b, e.loc, e.ult(rows[h], e.i32(g.chunk)));
-    OpBuilder::InsertionGuard inner(e.b);
-    e.b.setInsertionPointToStart(&valid.getThenRegion().front());
-    Value token = e.zext64(e.add(e.mul(qChunk, e.i32(g.chunk)), rows[h]));
-    Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token, g.heads,
-                                         head64, g.headDim);
-    for (int64_t i = 0, n = dqv.size(); i < n; i += 2) {
-      if (rowHalf(i) != h)
-        continue;
-      Value ptr = e.gep(
-          dqAcc, e.f32Type(),
-          e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i))))));
-      Value old = e.load(pairType, ptr);
-      Value sum = LLVM::UndefOp::create(e.b, e.loc, pairType);
-      for (int64_t t = 0; t < 2; ++t) {
-        Value a = LLVM::ExtractElementOp::create(e.b, e.loc, old, e.i32(t));
-        sum = LLVM::InsertElementOp::create(e.b, e.loc, sum,
-                                            e.fadd(a, dqv[i + t]), e.i32(t));
-      }
-      e.store(sum, ptr);
-    }
-  }
+  e.forEachRowInChunk(
+      rows[0], qChunk, g.chunk, [&](int64_t h, Value, Value token) {
+        Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token,
+                                             g.heads, head64, g.headDim);
+        for (int64_t i = 0, n = dqv.size(); i < n; i += 2) {
+          if (rowHalf(i) != h)
+            continue;
+          Value ptr = e.gep(
+              dqAcc, e.f32Type(),
+              e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i))))));
+          Value old = e.load(pairType, ptr);
+          Value sum = LLVM::UndefOp::create(e.b, e.loc, pairType);
+          for (int64_t t = 0; t < 2; ++t) {
+            Value a = LLVM::ExtractElementOp::create(e.b, e.loc, old, e.i32(t));
+            sum = LLVM::InsertElementOp::create(
+                e.b, e.loc, sum, e.fadd(a, dqv[i + t]), e.i32(t));
+          }
+          e.store(sum, ptr);
+        }
+      });
 }
 
 } // namespace

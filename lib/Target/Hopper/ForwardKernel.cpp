@@ -542,78 +542,80 @@ void ForwardKernelBuilder::emitEpilogue(Value consumer, Value o,
     ov[i] = e.fmul(ov[i], inverse[rowHalf(i)]);
 
   // Rows of this thread within the chunk and within the rank.
-  Value rowInChunk = e.add(e.add(e.mul(v.qTile, e.i32(g.bm)),
-                                 e.mul(consumer, e.i32(64))),
-                           e.add(e.mul(v.warpInGroup, e.i32(16)),
-                                 e.shr(v.lane, e.i32(2))));
+  Value rowInChunk =
+      e.add(e.add(e.mul(v.qTile, e.i32(g.bm)), e.mul(consumer, e.i32(64))),
+            e.add(e.mul(v.warpInGroup, e.i32(16)), e.shr(v.lane, e.i32(2))));
   Value colBase = e.mul(e.band(v.lane, e.i32(3)), e.i32(2));
   Value isRowLeader = e.eq(e.band(v.lane, e.i32(3)), e.i32(0));
   auto f32PairType = VectorType::get({2}, e.f32Type());
-  for (int h = 0; h < 2; ++h) {
-    Value row = e.add(rowInChunk, e.i32(8 * h));
-    auto valid = scf::IfOp::create(e.b, e.loc, e.ult(row, e.i32(g.chunk)));
-    OpBuilder::InsertionGuard inner(e.b);
-    e.b.setInsertionPointToStart(&valid.getThenRegion().front());
-    Value token = e.zext64(e.add(e.mul(v.qChunk, e.i32(g.chunk)), row));
-    Value batch64 = e.zext64(v.batch), head64 = e.zext64(v.head);
-    // Element offset of (batch, token, head, 0) in [B, S_local, H, D].
-    Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token, g.heads,
-                                         head64, g.headDim);
-    // Offset of (batch, head, token) in [B, H, S_local].
-    Value lseOffset =
-        e.rowVectorOffset(batch64, g.heads, head64, g.localLen, token);
-    Value rowLse = lse[h];
-    SmallVector<Value> rowValues;
-    for (int64_t i = 0, n = ov.size(); i < n; ++i)
-      if (rowHalf(i) == h)
-        rowValues.push_back(ov[i]);
-    if (spec.readsAccumulators()) {
-      // L = log(e^La + e^Lb); O = e^(La-L) Oa + e^(Lb-L) Ob, guarding -inf.
-      Value la = e.load(e.f32Type(), e.gep(v.lseAcc, e.f32Type(), lseOffset));
-      Value mx = e.fmax(la, rowLse);
-      Value mxUse = e.select(e.fcmp(arith::CmpFPredicate::OEQ, mx, negInf),
-                             zero, mx);
-      Value wa = e.exp2(e.fmul(e.fsub(la, mxUse), log2e));
-      Value wb = e.exp2(e.fmul(e.fsub(rowLse, mxUse), log2e));
-      Value sum = e.fadd(wa, wb);
-      Value any = e.fcmp(arith::CmpFPredicate::OGT, sum, zero);
-      Value ca = e.select(any, e.fdiv(wa, sum), zero);
-      Value cb = e.select(any, e.fdiv(wb, sum), zero);
-      rowLse = e.select(any, e.fadd(mxUse, e.fmul(e.log2(sum), ln2)), negInf);
-      for (int64_t k = 0, n = rowValues.size(); k < n; k += 2) {
-        int64_t col = 8 * (k / 2);
-        Value offset = e.add(rowOffset, e.zext64(e.add(colBase, e.i32(col))));
-        Value accPair = e.load(f32PairType, e.gep(v.oAcc, e.f32Type(), offset));
-        for (int64_t t = 0; t < 2; ++t) {
-          Value a = LLVM::ExtractElementOp::create(e.b, e.loc, accPair, e.i32(t));
-          rowValues[k + t] = e.fadd(e.fmul(ca, a), e.fmul(cb, rowValues[k + t]));
+  e.forEachRowInChunk(
+      rowInChunk, v.qChunk, g.chunk, [&](int64_t h, Value, Value token) {
+        Value batch64 = e.zext64(v.batch), head64 = e.zext64(v.head);
+        // Element offset of (batch, token, head, 0) in [B, S_local, H, D].
+        Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token,
+                                             g.heads, head64, g.headDim);
+        // Offset of (batch, head, token) in [B, H, S_local].
+        Value lseOffset =
+            e.rowVectorOffset(batch64, g.heads, head64, g.localLen, token);
+        Value rowLse = lse[h];
+        SmallVector<Value> rowValues;
+        for (int64_t i = 0, n = ov.size(); i < n; ++i)
+          if (rowHalf(i) == h)
+            rowValues.push_back(ov[i]);
+        if (spec.readsAccumulators()) {
+          // L = log(e^La + e^Lb); O = e^(La-L) Oa + e^(Lb-L) Ob, guarding -inf.
+          Value la =
+              e.load(e.f32Type(), e.gep(v.lseAcc, e.f32Type(), lseOffset));
+          Value mx = e.fmax(la, rowLse);
+          Value mxUse =
+              e.select(e.fcmp(arith::CmpFPredicate::OEQ, mx, negInf), zero, mx);
+          Value wa = e.exp2(e.fmul(e.fsub(la, mxUse), log2e));
+          Value wb = e.exp2(e.fmul(e.fsub(rowLse, mxUse), log2e));
+          Value sum = e.fadd(wa, wb);
+          Value any = e.fcmp(arith::CmpFPredicate::OGT, sum, zero);
+          Value ca = e.select(any, e.fdiv(wa, sum), zero);
+          Value cb = e.select(any, e.fdiv(wb, sum), zero);
+          rowLse =
+              e.select(any, e.fadd(mxUse, e.fmul(e.log2(sum), ln2)), negInf);
+          for (int64_t k = 0, n = rowValues.size(); k < n; k += 2) {
+            int64_t col = 8 * (k / 2);
+            Value offset =
+                e.add(rowOffset, e.zext64(e.add(colBase, e.i32(col))));
+            Value accPair =
+                e.load(f32PairType, e.gep(v.oAcc, e.f32Type(), offset));
+            for (int64_t t = 0; t < 2; ++t) {
+              Value a =
+                  LLVM::ExtractElementOp::create(e.b, e.loc, accPair, e.i32(t));
+              rowValues[k + t] =
+                  e.fadd(e.fmul(ca, a), e.fmul(cb, rowValues[k + t]));
+            }
+          }
         }
-      }
-    }
-    // Store the row's values: pairs of adjacent columns, 8 columns apart.
-    Type outElement = spec.config.dtype == DType::bf16
-                          ? Type(e.b.getBF16Type())
-                          : Type(e.b.getF16Type());
-    for (int64_t k = 0, n = rowValues.size(); k < n; k += 2) {
-      int64_t col = 8 * (k / 2);
-      Value offset = e.add(rowOffset, e.zext64(e.add(colBase, e.i32(col))));
-      Value pair = LLVM::UndefOp::create(e.b, e.loc, f32PairType);
-      pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, rowValues[k], e.i32(0));
-      pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, rowValues[k + 1],
-                                           e.i32(1));
-      if (spec.writesFinal()) {
-        Value half = LLVM::FPTruncOp::create(
-            e.b, e.loc, VectorType::get({2}, outElement), pair);
-        e.store(half, e.gep(v.out, outElement, offset));
-      } else {
-        e.store(pair, e.gep(v.oAcc, e.f32Type(), offset));
-      }
-    }
-    auto leader = scf::IfOp::create(e.b, e.loc, isRowLeader);
-    e.b.setInsertionPointToStart(&leader.getThenRegion().front());
-    e.store(rowLse,
-            e.gep(spec.writesFinal() ? v.lseOut : v.lseAcc, e.f32Type(), lseOffset));
-  }
+        // Store the row's values: pairs of adjacent columns, 8 columns apart.
+        Type outElement = spec.config.dtype == DType::bf16
+                              ? Type(e.b.getBF16Type())
+                              : Type(e.b.getF16Type());
+        for (int64_t k = 0, n = rowValues.size(); k < n; k += 2) {
+          int64_t col = 8 * (k / 2);
+          Value offset = e.add(rowOffset, e.zext64(e.add(colBase, e.i32(col))));
+          Value pair = LLVM::UndefOp::create(e.b, e.loc, f32PairType);
+          pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, rowValues[k],
+                                               e.i32(0));
+          pair = LLVM::InsertElementOp::create(e.b, e.loc, pair,
+                                               rowValues[k + 1], e.i32(1));
+          if (spec.writesFinal()) {
+            Value half = LLVM::FPTruncOp::create(
+                e.b, e.loc, VectorType::get({2}, outElement), pair);
+            e.store(half, e.gep(v.out, outElement, offset));
+          } else {
+            e.store(pair, e.gep(v.oAcc, e.f32Type(), offset));
+          }
+        }
+        auto leader = scf::IfOp::create(e.b, e.loc, isRowLeader);
+        e.b.setInsertionPointToStart(&leader.getThenRegion().front());
+        e.store(rowLse, e.gep(spec.writesFinal() ? v.lseOut : v.lseAcc,
+                              e.f32Type(), lseOffset));
+      });
 }
 
 } // namespace
