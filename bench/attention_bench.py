@@ -17,6 +17,7 @@ import json
 import os
 import statistics
 import sys
+import types
 
 import torch
 import torch.nn.functional as F
@@ -46,28 +47,37 @@ def time_ms(fn, sets, iters):
     return statistics.median(times)
 
 
+def ours_tensors(gen, batch, sets_count):
+    """`sets_count` random (q, k, v, dout) of a cp = 1 package's shape, and
+    the buffers its kernels write (out, lse, delta, dq_acc, acc = dK/dV
+    partials, grads = dq, dk, dv)."""
+    c = gen.config
+    dtype = common.DTYPES[c["dtype"]]
+    b, s, h, hkv, d = batch, c["seq"], c["heads"], c["kv_heads"], c["head_dim"]
+    dev = "cuda"
+    sets = [tuple(torch.randn(b, s, n, d, device=dev, dtype=dtype) for n in (h, hkv, hkv, h))
+            for _ in range(sets_count)]
+    f32 = torch.float32
+    out = torch.empty(b, s, h, d, device=dev, dtype=dtype)
+    buffers = types.SimpleNamespace(
+        out=out, lse=torch.empty(b, h, s, device=dev, dtype=f32),
+        delta=torch.empty(b, h, s, device=dev, dtype=f32),
+        dq_acc=torch.zeros(b, s, h, d, device=dev, dtype=f32),
+        acc=torch.empty(2, b, s, hkv, d, device=dev, dtype=f32),
+        grads=(torch.empty_like(out), torch.empty(b, s, hkv, d, device=dev, dtype=dtype),
+               torch.empty(b, s, hkv, d, device=dev, dtype=dtype)))
+    return sets, buffers
+
+
 def bench(directory, batch, iters, sets_count, backward):
     gen = common.Generated(directory)
     c = gen.config
     assert c["cp"] == 1, "attention_bench times single-GPU (cp = 1) packages"
     (_, fwd_kernel, _), = gen.forward_launches(0)
-    dtype = common.DTYPES[c["dtype"]]
     b, s, h, hkv, d = batch, c["seq"], c["heads"], c["kv_heads"], c["head_dim"]
-    dev = "cuda"
-    sets = []
-    for _ in range(sets_count):
-        q = torch.randn(b, s, h, d, device=dev, dtype=dtype)
-        k = torch.randn(b, s, hkv, d, device=dev, dtype=dtype)
-        v = torch.randn(b, s, hkv, d, device=dev, dtype=dtype)
-        dout = torch.randn(b, s, h, d, device=dev, dtype=dtype)
-        sets.append((q, k, v, dout))
-    out = torch.empty(b, s, h, d, device=dev, dtype=dtype)
-    lse = torch.empty(b, h, s, device=dev, dtype=torch.float32)
-    delta = torch.empty(b, h, s, device=dev, dtype=torch.float32)
-    dq_acc = torch.empty(b, s, h, d, device=dev, dtype=torch.float32)
-    acc = torch.empty(2, b, s, hkv, d, device=dev, dtype=torch.float32)
-    grads = (torch.empty_like(out), torch.empty(b, s, hkv, d, device=dev, dtype=dtype),
-             torch.empty(b, s, hkv, d, device=dev, dtype=dtype))
+    sets, buf = ours_tensors(gen, batch, sets_count)
+    out, lse, delta, dq_acc, acc, grads = (
+        buf.out, buf.lse, buf.delta, buf.dq_acc, buf.acc, buf.grads)
 
     def ours_fwd(t):
         gen.launch_forward(fwd_kernel, t[0], t[1], t[2], None, None, out, lse)

@@ -21,23 +21,15 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "GPU"))
 import common  # noqa: E402
-from attention_bench import time_ms  # noqa: E402
+from attention_bench import ours_tensors, time_ms  # noqa: E402
 
 
 def ours(directory, iters):
     gen = common.Generated(directory)
     c = gen.config
-    dtype = common.DTYPES[c["dtype"]]
-    b, s, h, hkv, d = 1, c["seq"], c["heads"], c["kv_heads"], c["head_dim"]
-    sets = [tuple(torch.randn(b, s, n, d, device="cuda", dtype=dtype)
-                  for n in (h, hkv, hkv, h)) for _ in range(3)]
-    out = torch.empty(b, s, h, d, device="cuda", dtype=dtype)
-    lse = torch.empty(b, h, s, device="cuda", dtype=torch.float32)
-    delta = torch.empty_like(lse)
-    dq_acc = torch.zeros(b, s, h, d, device="cuda", dtype=torch.float32)
-    acc = torch.empty(2, b, s, hkv, d, device="cuda", dtype=torch.float32)
-    grads = (torch.empty_like(out), torch.empty(b, s, hkv, d, device="cuda", dtype=dtype),
-             torch.empty(b, s, hkv, d, device="cuda", dtype=dtype))
+    sets, buf = ours_tensors(gen, 1, 3)
+    out, lse, delta, dq_acc, acc, grads = (
+        buf.out, buf.lse, buf.delta, buf.dq_acc, buf.acc, buf.grads)
     (_, fwd, _), = gen.forward_launches(0)
     rows = {}
     rows[f"forward {fwd}"] = time_ms(

@@ -491,10 +491,9 @@ void BackwardKernelBuilder::emitDqWriter() {
     e.b.setInsertionPointToStart(loop.getBody());
     Visit visit = visitOf(loop.getInductionVar());
     Value qFirst = e.mul(visit.qTile, e.i32(g.bm));
+    // The consumers staged this tile unless it runs past its chunk.
     Value staged = g.chunk % g.bm != 0
-                       ? arith::XOrIOp::create(e.b, e.loc, straddles(qFirst),
-                                               e.boolean(true))
-                             .getResult()
+                       ? e.bxor(straddles(qFirst), e.boolean(true))
                        : e.boolean(true);
     auto reduce = scf::IfOp::create(e.b, e.loc, staged);
     OpBuilder::InsertionGuard stagedGuard(e.b);
@@ -817,7 +816,7 @@ void BackwardKernelBuilder::emitDqAtomics(Value consumer, ArrayRef<Value> dqv,
   Value colBase = e.zext64(e.add(e.mul(consumer, e.i32(dqN)), colLane));
   Value batch64 = e.zext64(batch), head64 = e.zext64(visit.head);
   e.forEachRowInChunk(
-      qRowBase, visit.qChunk, g.chunk, [&](int64_t h, Value, Value token) {
+      qRowBase, visit.qChunk, g.chunk, [&](int64_t h, Value token) {
         Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token,
                                              g.heads, head64, g.headDim);
         // One base pointer per row; the columns are immediate offsets.
@@ -840,30 +839,28 @@ void BackwardKernelBuilder::emitEpilogue(Value consumer, Value dk, Value dv) {
   Value colLane = e.mul(e.band(lane, e.i32(3)), e.i32(2));
   auto pairType = VectorType::get({2}, e.f32Type());
   Value batch64 = e.zext64(batch), head64 = e.zext64(kvHead);
-  e.forEachRowInChunk(
-      rowBase, kvChunk, g.chunk, [&](int64_t h, Value, Value token) {
-        Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token,
-                                             g.kvHeads, head64, g.headDim);
-        for (int64_t i = 0, n = dkv.size(); i < n; i += 2) {
-          if (rowHalf(i) != h)
-            continue;
-          Value offset =
-              e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i)))));
-          for (auto [values, out, scaled] :
-               {std::make_tuple(&dkv, dkOut, true),
-                std::make_tuple(&dvv, dvOut, false)}) {
-            Value a = (*values)[i], b = (*values)[i + 1];
-            if (scaled) {
-              a = e.fmul(a, scale);
-              b = e.fmul(b, scale);
-            }
-            Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
-            pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, a, e.i32(0));
-            pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, b, e.i32(1));
-            e.store(pair, e.gep(out, e.f32Type(), offset));
-          }
+  e.forEachRowInChunk(rowBase, kvChunk, g.chunk, [&](int64_t h, Value token) {
+    Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token, g.kvHeads,
+                                         head64, g.headDim);
+    for (int64_t i = 0, n = dkv.size(); i < n; i += 2) {
+      if (rowHalf(i) != h)
+        continue;
+      Value offset =
+          e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i)))));
+      for (auto [values, out, scaled] : {std::make_tuple(&dkv, dkOut, true),
+                                         std::make_tuple(&dvv, dvOut, false)}) {
+        Value a = (*values)[i], b = (*values)[i + 1];
+        if (scaled) {
+          a = e.fmul(a, scale);
+          b = e.fmul(b, scale);
         }
-      });
+        Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
+        pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, a, e.i32(0));
+        pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, b, e.i32(1));
+        e.store(pair, e.gep(out, e.f32Type(), offset));
+      }
+    }
+  });
 }
 
 } // namespace
@@ -1211,26 +1208,25 @@ void DqKernelBuilder::emitConsumer() {
   SmallVector<Value> dqv = e.unpack(loop.getResult(0));
   auto pairType = VectorType::get({2}, e.f32Type());
   Value batch64 = e.zext64(batch), head64 = e.zext64(head);
-  e.forEachRowInChunk(
-      rows[0], qChunk, g.chunk, [&](int64_t h, Value, Value token) {
-        Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token,
-                                             g.heads, head64, g.headDim);
-        for (int64_t i = 0, n = dqv.size(); i < n; i += 2) {
-          if (rowHalf(i) != h)
-            continue;
-          Value ptr = e.gep(
-              dqAcc, e.f32Type(),
-              e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i))))));
-          Value old = e.load(pairType, ptr);
-          Value sum = LLVM::UndefOp::create(e.b, e.loc, pairType);
-          for (int64_t t = 0; t < 2; ++t) {
-            Value a = LLVM::ExtractElementOp::create(e.b, e.loc, old, e.i32(t));
-            sum = LLVM::InsertElementOp::create(
-                e.b, e.loc, sum, e.fadd(a, dqv[i + t]), e.i32(t));
-          }
-          e.store(sum, ptr);
-        }
-      });
+  e.forEachRowInChunk(rows[0], qChunk, g.chunk, [&](int64_t h, Value token) {
+    Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token, g.heads,
+                                         head64, g.headDim);
+    for (int64_t i = 0, n = dqv.size(); i < n; i += 2) {
+      if (rowHalf(i) != h)
+        continue;
+      Value ptr = e.gep(
+          dqAcc, e.f32Type(),
+          e.add(rowOffset, e.zext64(e.add(colLane, e.i32(columnBase(i))))));
+      Value old = e.load(pairType, ptr);
+      Value sum = LLVM::UndefOp::create(e.b, e.loc, pairType);
+      for (int64_t t = 0; t < 2; ++t) {
+        Value a = LLVM::ExtractElementOp::create(e.b, e.loc, old, e.i32(t));
+        sum = LLVM::InsertElementOp::create(e.b, e.loc, sum,
+                                            e.fadd(a, dqv[i + t]), e.i32(t));
+      }
+      e.store(sum, ptr);
+    }
+  });
 }
 
 } // namespace

@@ -549,7 +549,7 @@ void ForwardKernelBuilder::emitEpilogue(Value consumer, Value o,
   Value isRowLeader = e.eq(e.band(v.lane, e.i32(3)), e.i32(0));
   auto f32PairType = VectorType::get({2}, e.f32Type());
   e.forEachRowInChunk(
-      rowInChunk, v.qChunk, g.chunk, [&](int64_t h, Value, Value token) {
+      rowInChunk, v.qChunk, g.chunk, [&](int64_t h, Value token) {
         Value batch64 = e.zext64(v.batch), head64 = e.zext64(v.head);
         // Element offset of (batch, token, head, 0) in [B, S_local, H, D].
         Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token,

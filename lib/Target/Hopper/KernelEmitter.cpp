@@ -118,13 +118,13 @@ void KernelEmitter::tmaLoad(Value dst, Value descriptor,
 
 void KernelEmitter::forEachRowInChunk(
     Value firstRow, Value chunkIndex, int64_t chunk,
-    llvm::function_ref<void(int64_t half, Value row, Value token)> body) {
+    llvm::function_ref<void(int64_t half, Value token)> body) {
   for (int64_t h = 0; h < 2; ++h) {
     Value row = add(firstRow, i32(8 * h));
     auto valid = scf::IfOp::create(b, loc, ult(row, i32(chunk)));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&valid.getThenRegion().front());
-    body(h, row, zext64(add(mul(chunkIndex, i32(chunk)), row)));
+    body(h, zext64(add(mul(chunkIndex, i32(chunk)), row)));
   }
 }
 

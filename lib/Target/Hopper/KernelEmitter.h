@@ -118,12 +118,12 @@ public:
     return add(mul(add(mul(batch, i64(heads)), head), i64(tokens)), token);
   }
   /// For each of a thread's two accumulator rows (firstRow, firstRow + 8,
-  /// within a chunk of `chunk` tokens) that lies inside the chunk: body(half,
-  /// row, token) inside an scf.if, token (i64) the row's index among the
-  /// rank's tokens (chunkIndex * chunk + row).
+  /// within a chunk of `chunk` tokens) that lies inside the chunk:
+  /// body(half, token) inside an scf.if, token (i64) the row's index among
+  /// the rank's tokens (chunkIndex * chunk + row).
   void forEachRowInChunk(
       Value firstRow, Value chunkIndex, int64_t chunk,
-      llvm::function_ref<void(int64_t half, Value row, Value token)> body);
+      llvm::function_ref<void(int64_t half, Value token)> body);
   /// The 32-bit shared-window address of a shared pointer.
   Value sharedAddress(Value sharedPtr);
 
