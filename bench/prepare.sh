@@ -61,6 +61,11 @@ edge_cases=(
   "tiny_cp2_s8_f16        2     8  4  2 128 fp16 zigzag     --causal"
   "masked_cp4_contig_s64  4    64  8  2 128 bf16 contiguous --causal"
   "masked_cp4_s64         4    64  8  2 128 bf16 zigzag     --causal"
+  "large_atomic_cp2_s4096_d64    2 4096 16 2  64 bf16 zigzag     --causal --atomic-dq"
+  "overflow_atomic_cp2_s1024_f16 2 1024  8 2 128 fp16 zigzag     --causal --atomic-dq"
+  "tiny_atomic_cp2_s4_d128       2    4 32 4 128 bf16 zigzag     --causal --atomic-dq"
+  "tiny_atomic_cp3_s36_d128      3   36  4 2 128 bf16 zigzag     --causal --atomic-dq"
+  "masked_atomic_cp4_contig_s64  4   64  8 2 128 bf16 contiguous --causal --atomic-dq"
 )
 generate() {
   local dir=$1; shift

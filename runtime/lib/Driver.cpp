@@ -80,6 +80,7 @@ LoadedDriver load() {
             resolve(getProc, "cuMemcpy2DAsync", d.memcpy2DAsync, error) &&
             resolve(getProc, "cuMemcpyDtoHAsync", d.memcpyDtoHAsync, error) &&
             resolve(getProc, "cuMemcpyHtoDAsync", d.memcpyHtoDAsync, error) &&
+            resolve(getProc, "cuMemsetD32Async", d.memsetD32Async, error) &&
             resolve(getProc, "cuStreamCreate", d.streamCreate, error) &&
             resolve(getProc, "cuStreamCreateWithPriority",
                     d.streamCreateWithPriority, error) &&

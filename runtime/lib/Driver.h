@@ -39,6 +39,7 @@ struct Driver {
   decltype(&::cuMemcpy2DAsync) memcpy2DAsync = nullptr;
   decltype(&::cuMemcpyDtoHAsync) memcpyDtoHAsync = nullptr;
   decltype(&::cuMemcpyHtoDAsync) memcpyHtoDAsync = nullptr;
+  decltype(&::cuMemsetD32Async) memsetD32Async = nullptr;
   decltype(&::cuStreamCreate) streamCreate = nullptr;
   decltype(&::cuStreamCreateWithPriority) streamCreateWithPriority = nullptr;
   decltype(&::cuCtxGetStreamPriorityRange) ctxGetStreamPriorityRange = nullptr;

@@ -40,11 +40,15 @@
 //   kernels           [{name, role (forward | backward | backward_dq |
 //                     preprocess | accumulate | finalize), epilogue, pairs[{q,
 //                     kv, mask}] (local chunk numbering), finalize, zero,
-//                     deterministic, reads_accumulators, writes_final, q_len,
+//                     deterministic, reads_accumulators (forward: merges
+//                     into the accumulators; backward: adds dK and dV per
+//                     query head into the zeroed partial), writes_final, q_len,
 //                     kv_len, q_rows, kv_rows, stages, grid (per sequence:
 //                     tiled kernels {heads or kv_heads, work items, 1}, the
 //                     heaviest items first; elementwise {blocks, 1, 1}; the
-//                     batch multiplies the last used dimension), work_items
+//                     batch multiplies the last used dimension; a backward
+//                     kernel that reads accumulators runs heads / kv_heads
+//                     CTAs per K/V head and work item), work_items
 //                     (CTAs per head and sequence), block,
 //                     shared_memory_bytes, registers, spill_bytes,
 //                     stack_frame_bytes, ptx, cubin}]; a compute op and its

@@ -222,8 +222,11 @@ mlir::ringattn::hopper::backwardWorkItems(const BackwardKernelSpec &spec) {
 
 ForwardLaunch mlir::ringattn::hopper::backwardLaunch(const BackwardKernelSpec &spec) {
   BackwardGeometry g(spec);
-  return {static_cast<int64_t>(backwardWorkItems(spec).size()), g.threads,
-          g.sharedBytes};
+  // The reducing kernel runs a CTA per work item and query head: the grid's
+  // y carries group CTAs per K/V head and work item.
+  int64_t perItem = spec.deterministic ? 1 : g.group;
+  return {static_cast<int64_t>(backwardWorkItems(spec).size()) * perItem,
+          g.threads, g.sharedBytes};
 }
 
 //===----------------------------------------------------------------------===//
@@ -278,6 +281,8 @@ private:
   Value tmaQ, tmaK, tmaV, tmaDO, tmaLse, tmaDelta, tmaDq, dqAcc, dkOut, dvOut;
   Value shared, tid, warpgroup, warpInGroup, lane;
   Value kvChunk, kvTile, kvHead, batch;
+  /// The reducing kernel's query head (one per CTA).
+  Value queryHead;
   // Segments of this CTA's K/V chunk: query chunk, diagonal, first tile and
   // count for this K/V tile; and the visits per query head.
   // The segment fields are decoded once into shared memory and reloaded per
@@ -340,12 +345,29 @@ void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems) {
   lane = e.band(tid, e.i32(31));
 
   Value table = LLVM::AddressOfOp::create(e.b, e.loc, workItems);
-  // Heads run along x, the work items (heaviest first) along y: the block
-  // scheduler issues every head's heaviest item before any lighter one.
-  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdY()));
+  Value itemIndex;
+  if (spec.deterministic) {
+    // K/V heads run along x, the work items (heaviest first) along y: the
+    // block scheduler issues every head's heaviest item before any lighter
+    // one. A CTA visits its K/V head's query heads one after the other.
+    itemIndex = e.blockIdY();
+    kvHead = e.blockIdX();
+  } else {
+    // A CTA per work item and query head, issued query head by query head
+    // (each head's items heaviest first): the CTAs running at a time then
+    // reduce into one or two heads' dQ, which the L2 holds, where a CTA per
+    // K/V head walking its group's query heads spreads them over the
+    // group's heads as the CTAs drift apart (measured: the dQ reductions
+    // missed the L2). dK and dV are reduced over the group in the epilogue.
+    Value linear = e.add(e.mul(e.blockIdY(), e.i32(g.kvHeads)), e.blockIdX());
+    int64_t items = static_cast<int64_t>(backwardWorkItems(spec).size());
+    itemIndex = e.remu(linear, e.i32(items));
+    queryHead = e.divu(linear, e.i32(items));
+    kvHead = e.divu(queryHead, e.i32(g.group));
+  }
+  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), itemIndex));
   kvChunk = e.shr(item, e.i32(16));
   kvTile = e.band(item, e.i32(0xFFFF));
-  kvHead = e.blockIdX();
   batch = e.blockIdZ();
 
   // The segments of K/V chunk 0 and 1 are compile-time facts; a diagonal
@@ -376,7 +398,7 @@ void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems) {
   };
   Value count0 = field(0, countOf), count1 = field(1, countOf);
   perHead = e.add(count0, count1);
-  total = e.mul(perHead, e.i32(g.group));
+  total = spec.deterministic ? e.mul(perHead, e.i32(g.group)) : perHead;
 
   auto init = scf::IfOp::create(e.b, e.loc, e.eq(tid, e.i32(0)));
   {
@@ -416,8 +438,7 @@ BackwardKernelBuilder::Visit BackwardKernelBuilder::visitOf(Value it) {
   // every CTA's tiles in one global order, so that the CTAs running at a
   // time share Q, dO and dQ rows in the L2, measured slower on an H100: the
   // dQ reductions then contend for the same lines.)
-  Value headOffset = e.divu(it, perHead);
-  Value r = e.remu(it, perHead);
+  Value r = spec.deterministic ? e.remu(it, perHead) : it;
   Value count0 = segmentField(kCount0);
   Value inFirst = e.ult(r, count0);
   Visit visit;
@@ -428,7 +449,9 @@ BackwardKernelBuilder::Visit BackwardKernelBuilder::visitOf(Value it) {
   visit.diagonal = e.ne(e.select(inFirst, segmentField(kDiagonal0),
                                  segmentField(kDiagonal1)),
                         e.i32(0));
-  visit.head = e.add(e.mul(kvHead, e.i32(g.group)), headOffset);
+  visit.head = spec.deterministic
+                   ? e.add(e.mul(kvHead, e.i32(g.group)), e.divu(it, perHead))
+                   : queryHead;
   return visit;
 }
 
@@ -778,7 +801,10 @@ void BackwardKernelBuilder::emitDqStage(Value consumer, ArrayRef<Value> dqv,
 
   // Fragment (row, column) pairs into the 128B-swizzled boxes: column c of
   // the warpgroup's dqN lies in box c / 32, 16-byte chunk (c % 32) / 4
-  // XOR row % 8.
+  // XOR row % 8. A store's half-warp covers rows r..r+3 (r % 4 = 0), and the
+  // swizzle gives rows 2j and 2j+1 the same banks for the same columns: an
+  // odd row stores the columns 16 further on (mod 32, fragment pair i ^ 8)
+  // at the same time, so the four rows' 32 bytes fall in distinct banks.
   int64_t boxesPerConsumer = g.dqBoxes / 2;
   Value stage =
       e.gep(sharedPtr(g.dqStageOffset), e.b.getI8Type(),
@@ -786,10 +812,13 @@ void BackwardKernelBuilder::emitDqStage(Value consumer, ArrayRef<Value> dqv,
   Value rowInGroup =
       e.add(e.mul(warpInGroup, e.i32(16)), e.shr(lane, e.i32(2)));
   Value swizzleRow = e.band(rowInGroup, e.i32(7));
+  Value oddRow = e.ne(e.band(rowInGroup, e.i32(1)), e.i32(0));
   auto pairType = VectorType::get({2}, e.f32Type());
-  for (int64_t i = 0, n = dqv.size(); i < n; i += 2) {
-    Value row = e.add(rowInGroup, e.i32(8 * rowHalf(i)));
-    Value column = e.add(colLane, e.i32(columnBase(i))); // even
+  for (int64_t even = 0, n = dqv.size(); even < n; even += 2) {
+    int64_t odd = even ^ 8; // same row half, column group ^ 2
+    Value row = e.add(rowInGroup, e.i32(8 * rowHalf(even)));
+    Value column = e.add(colLane, e.select(oddRow, e.i32(columnBase(odd)),
+                                           e.i32(columnBase(even))));
     Value box = e.shr(column, e.i32(5));
     Value inBox = e.band(column, e.i32(31));
     Value chunk16 = e.bxor(e.shr(inBox, e.i32(2)), swizzleRow);
@@ -798,9 +827,10 @@ void BackwardKernelBuilder::emitDqStage(Value consumer, ArrayRef<Value> dqv,
               e.add(e.mul(chunk16, e.i32(16)),
                     e.mul(e.band(inBox, e.i32(3)), e.i32(4))));
     Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
-    pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, dqv[i], e.i32(0));
-    pair =
-        LLVM::InsertElementOp::create(e.b, e.loc, pair, dqv[i + 1], e.i32(1));
+    for (int64_t k = 0; k < 2; ++k)
+      pair = LLVM::InsertElementOp::create(
+          e.b, e.loc, pair, e.select(oddRow, dqv[odd + k], dqv[even + k]),
+          e.i32(k));
     e.store(pair, e.gep(stage, e.b.getI8Type(), offset));
   }
   e.fenceProxyAsyncShared();
@@ -829,7 +859,9 @@ void BackwardKernelBuilder::emitDqAtomics(Value consumer, ArrayRef<Value> dqv,
 }
 
 void BackwardKernelBuilder::emitEpilogue(Value consumer, Value dk, Value dv) {
-  // dK = scale * sum dS^T Q; both overwrite the step's fp32 partial.
+  // dK = scale * sum dS^T Q. The deterministic kernel overwrites the step's
+  // fp32 partials; the reducing kernel adds its query head's share to them
+  // (the launch zeroes them first).
   Value scale = e.f32(1.0 / std::sqrt(static_cast<double>(g.headDim)));
   SmallVector<Value> dkv = e.unpack(dk), dvv = e.unpack(dv);
   Value rowBase =
@@ -854,10 +886,16 @@ void BackwardKernelBuilder::emitEpilogue(Value consumer, Value dk, Value dv) {
           a = e.fmul(a, scale);
           b = e.fmul(b, scale);
         }
+        Value ptr = e.gep(out, e.f32Type(), offset);
+        if (!spec.deterministic) {
+          e.atomicAddF32(ptr, a);
+          e.atomicAddF32(e.gep(ptr, e.f32Type(), e.i64(1)), b);
+          continue;
+        }
         Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
         pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, a, e.i32(0));
         pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, b, e.i32(1));
-        e.store(pair, e.gep(out, e.f32Type(), offset));
+        e.store(pair, ptr);
       }
     }
   });

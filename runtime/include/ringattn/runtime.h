@@ -97,7 +97,9 @@ typedef struct ringattn_kernel {
   const char *name;
   ringattn_kernel_role role;
   int64_t grid_x;       /* CTAs per (head, batch): a tiled kernel's work
-                           items, launched along the grid's y (heads on x) */
+                           items, launched along the grid's y (heads on x;
+                           a backward kernel that reads_accumulators runs
+                           heads / kv_heads CTAs per item and K/V head) */
   int64_t block;        /* threads per CTA */
   int64_t shared_bytes; /* dynamic shared memory */
   int64_t q_len;        /* query tokens per rank */
@@ -108,7 +110,9 @@ typedef struct ringattn_kernel {
   ringattn_dtype dtype;
   int64_t q_rows;  /* rows of the Q (and dO, LSE, Delta) tiles it loads */
   int64_t kv_rows; /* rows of the K and V tiles it loads */
-  int reads_accumulators; /* forward: epilogue merge or merge_final */
+  int reads_accumulators; /* forward: epilogue merge or merge_final;
+                             backward: adds each query head's dK and dV
+                             to dk and dv (the launch zeroes them first) */
   int writes_final;       /* forward: epilogue init_final or merge_final */
 } ringattn_kernel;
 
@@ -152,7 +156,8 @@ typedef struct ringattn_backward_args {
 } ringattn_backward_args;
 
 /* Launches a backward step kernel (role BACKWARD: dq_acc, dk, dv; role
- * BACKWARD_DQ: dq_acc only). The kernels address lse and delta with 32-bit
+ * BACKWARD_DQ: dq_acc only). dk and dv are overwritten either way: before a
+ * kernel that reads_accumulators, the launch zeroes them on `stream`. The kernels address lse and delta with 32-bit
  * coordinates: batch * heads * q_len must stay below 2^31 - 4 (refused
  * otherwise). */
 RINGATTN_API ringattn_status ringattn_launch_backward(
