@@ -30,6 +30,14 @@ KEYS = [f"{who}_{what}" for what in ("fwd", "fwdbwd")
         for who in ("ringattn", "cudnn", "flash")]
 
 
+# Before each timed run the stream gets this many cycles of a sleeping
+# kernel, so that the run's launches are queued before its start event fires:
+# the times are the GPU's, without the host's launch latency (which a
+# training step overlaps with the GPU). 0 (--unprimed) times from an idle
+# stream, host latency included.
+PRIME_CYCLES = 2_000_000
+
+
 def time_ms(fn, sets, iters):
     """Median milliseconds of fn(inputs) over `iters` runs."""
     for i in range(3):
@@ -39,6 +47,8 @@ def time_ms(fn, sets, iters):
     for i in range(iters):
         start = torch.cuda.Event(enable_timing=True)
         end = torch.cuda.Event(enable_timing=True)
+        if PRIME_CYCLES:
+            torch.cuda._sleep(PRIME_CYCLES)
         start.record()
         fn(sets[i % len(sets)])
         end.record()
@@ -150,12 +160,18 @@ def main():
     parser.add_argument("--sets", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-backward", action="store_true")
+    parser.add_argument("--unprimed", action="store_true",
+                        help="time from an idle stream (host launch latency included)")
     parser.add_argument("--json")
     args = parser.parse_args()
+    global PRIME_CYCLES
+    if args.unprimed:
+        PRIME_CYCLES = 0
     rows = [summarize([bench(d, args.batch, args.iters, args.sets,
                              not args.no_backward) for _ in range(args.repeats)])
             for d in args.dirs]
-    print(f"device: {torch.cuda.get_device_name()} (TFLOP/s, median of {args.repeats})")
+    print(f"device: {torch.cuda.get_device_name()} (TFLOP/s, median of {args.repeats}"
+          f"{'' if PRIME_CYCLES else ', unprimed'})")
     print(f"{'case':>16} {'S':>6} {'fwd':>6} {'cuDNN':>6} {'FA2':>6} {'/cuDNN':>7} "
           f"{'fwd+bwd':>8} {'cuDNN':>6} {'FA2':>6} {'/cuDNN':>7} {'/FA2':>6}")
     for r in rows:
@@ -172,7 +188,8 @@ def main():
             json.dump({"device": torch.cuda.get_device_name(),
                        "torch": torch.__version__,
                        "cudnn": torch.backends.cudnn.version(),
-                       "repeats": args.repeats, "rows": rows}, f, indent=1)
+                       "repeats": args.repeats, "primed": PRIME_CYCLES > 0,
+                       "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@
 // the accumulators.
 
 // CHECK:       module attributes {gpu.container_module} {
-// CHECK-NEXT:    gpu.module @ringattn_kernels [#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">] {
+// CHECK-NEXT:    gpu.module @ringattn_kernels [#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx84">] {
 // One dynamic shared-memory window for all kernels, 1024-byte aligned (128B
 // swizzle), in address space 3.
 // CHECK-NEXT:      llvm.mlir.global external @ringattn_shared() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<0 x i8>
@@ -96,20 +96,36 @@ rakernel.forward @k128 config #ringattn.config<cp = 1, seq = 4096,
 // CHECK:             nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %arg0, %{{.+}}, box[
 // CHECK-NOT:         nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %arg0,
 // CHECK:             nvvm.setmaxregister increase 232
-// S = Q K^T: 4 k16 steps, n = 128 (the K/V tile).
+// Software-pipelined by one tile. Tile 0: S = Q K^T, 4 k16 steps, n = 128
+// (the K/V tile), waited for.
 // CHECK:               nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 128, k = 16>, D[<f32>, <zero>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
 // CHECK-COUNT-3:       nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 128, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
-// CHECK-NOT:           nvvm.wgmma.mma_async
-// O += P V: n = head_dim = 64, 32 accumulators, 8 k16 steps over 128 keys.
-// CHECK:               llvm.inline_asm has_side_effects "{\0A.reg .pred p;\0Asetp.ne.b32 p, $69, 0;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, $1,
-// CHECK-SAME:            {{(\$[0-9]+, ){29}\$31}}}, {$64, $65, $66, $67}, $68, p, 1, 1, 1;\0A}",
-// CHECK-SAME:            "{{(=f,){31}=f}},0,1,{{([0-9]+,){29}31}},r,r,r,r,l,r"
-// CHECK-SAME:            ({{(f32, ){32}i32}}, i32, i32, i32, i64, i32) -> !llvm.struct<({{(f32, ){31}f32}})>
-// CHECK-COUNT-7:       llvm.inline_asm has_side_effects "{\0A.reg .pred p;\0Asetp.ne.b32 p, $69, 0;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, $1, $2,
 // CHECK-NOT:           wgmma.mma_async
 // CHECK:               llvm.inline_asm has_side_effects "wgmma.wait_group.sync.aligned 0;",
-// CHECK-SAME:            "{{(=f,){31}=f}},0,1,{{([0-9]+,){29}31}}"
-// CHECK-SAME:            -> !llvm.struct<({{(f32, ){31}f32}})>
+// CHECK-SAME:            -> !llvm.struct<({{(f32, ){63}f32}})>
+// Then per tile j: S of tile j+1 and O += P V of tile j in flight (P V:
+// n = head_dim = 64, 32 accumulators, 8 k16 steps over 128 keys); S waited
+// for (one group left), the softmax, O waited for.
+// CHECK:               scf.for
+// CHECK-COUNT-4:         nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 128, k = 16>
+// CHECK-NOT:             wgmma.mma_async
+// CHECK:                 llvm.inline_asm has_side_effects "{\0A.reg .pred p;\0Asetp.ne.b32 p, $69, 0;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, $1,
+// CHECK-SAME:              {{(\$[0-9]+, ){29}\$31}}}, {$64, $65, $66, $67}, $68, p, 1, 1, 1;\0A}",
+// CHECK-SAME:              "{{(=f,){31}=f}},0,1,{{([0-9]+,){29}31}},r,r,r,r,l,r"
+// CHECK-SAME:              ({{(f32, ){32}i32}}, i32, i32, i32, i64, i32) -> !llvm.struct<({{(f32, ){31}f32}})>
+// CHECK-COUNT-7:         llvm.inline_asm has_side_effects "{\0A.reg .pred p;\0Asetp.ne.b32 p, $69, 0;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, $1, $2,
+// CHECK-NOT:             wgmma.mma_async
+// CHECK:                 llvm.inline_asm has_side_effects "wgmma.wait_group.sync.aligned 1;",
+// CHECK-SAME:              -> !llvm.struct<({{(f32, ){63}f32}})>
+// CHECK-NOT:             wgmma.mma_async
+// CHECK:                 llvm.inline_asm has_side_effects "wgmma.wait_group.sync.aligned 0;",
+// CHECK-SAME:              "{{(=f,){31}=f}},0,1,{{([0-9]+,){29}31}}"
+// CHECK-SAME:              -> !llvm.struct<({{(f32, ){31}f32}})>
+// CHECK:                 scf.yield
+// The last tile's P V.
+// CHECK-COUNT-8:       wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
+// CHECK-NOT:           wgmma.mma_async
+// CHECK:               llvm.inline_asm has_side_effects "wgmma.wait_group.sync.aligned 0;",
 // CHECK:             llvm.return
 rakernel.forward @k64 config #ringattn.config<cp = 1, seq = 1000,
     heads = 16, kv_heads = 1, head_dim = 64, dtype = fp16,

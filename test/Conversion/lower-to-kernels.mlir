@@ -20,7 +20,7 @@
 // cp = 1: one step, one kernel, both query chunks with their diagonals.
 // CHECK-LABEL: rakernel.forward @fwd_q0k0d_q1k0f_q1k1d_init_final config <cp = 1,
 // CHECK-SAME:    pairs [#rakernel.pair<q = 0, kv = 0, diagonal>, #rakernel.pair<q = 1, kv = 0, full>, #rakernel.pair<q = 1, kv = 1, diagonal>]
-// CHECK-SAME:    epilogue init_final tile <m = 128, n = 128, stages = 2, consumers = 2>
+// CHECK-SAME:    epilogue init_final tile <m = 128, n = 128, stages = 3, consumers = 2>
 // CHECK-LABEL: ringattn.schedule @one_fwd forward
 // CHECK:         ringattn.compute step 0 kv(kv_local[0]) combine launch @fwd_q0k0d_q1k0f_q1k1d_init_final {
 // CHECK-LABEL: ringattn.schedule @one_bwd backward

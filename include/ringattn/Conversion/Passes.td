@@ -36,8 +36,8 @@ def LowerScheduleToKernels
            "Query rows per CTA">,
     Option<"blockN", "block-n", "int64_t", /*default=*/"128",
            "Key rows per K/V tile">,
-    Option<"stages", "stages", "int64_t", /*default=*/"2",
-           "K/V tiles in flight in shared memory">,
+    Option<"stages", "stages", "int64_t", /*default=*/"3",
+           "K/V tiles in flight in the forward kernel's shared memory">,
     Option<"atomicDq", "atomic-dq", "bool", /*default=*/"false",
            "Backward dQ by fp32 atomics in the main kernel (not deterministic) "
            "instead of the separate dQ kernel">
@@ -65,8 +65,9 @@ def ConvertKernelsToNVVM
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "The GPU architecture (compute capability 9.0a)">,
-    Option<"features", "features", "std::string", /*default=*/"\"+ptx80\"",
-           "PTX features (sm_90a needs +ptx80 or newer)">
+    Option<"features", "features", "std::string", /*default=*/"\"+ptx84\"",
+           "PTX features (sm_90a needs +ptx80 or newer, the backward's vector "
+           "atomics +ptx81)">
   ];
 }
 

@@ -35,6 +35,27 @@ struct ConvertKernelsToNVVMPass
         kernels.push_back(&op);
     if (kernels.empty())
       return;
+    // A tiling whose shared memory an sm_90 CTA cannot have would only fail
+    // at launch.
+    for (Operation *kernel : kernels) {
+      int64_t bytes = 0;
+      if (auto op = dyn_cast<rakernel::ForwardOp>(kernel))
+        bytes = hopper::forwardLaunch(hopper::ForwardKernelSpec::fromOp(op))
+                    .sharedBytes;
+      else if (auto op = dyn_cast<rakernel::BackwardOp>(kernel))
+        bytes = hopper::backwardLaunch(hopper::BackwardKernelSpec::fromOp(op))
+                    .sharedBytes;
+      else if (auto op = dyn_cast<rakernel::BackwardDqOp>(kernel))
+        bytes = hopper::dqLaunch(hopper::DqKernelSpec::fromOp(op)).sharedBytes;
+      if (bytes > hopper::kMaxSharedBytes) {
+        kernel->emitError() << "the kernel's tiles need " << bytes
+                            << " bytes of shared memory, more than the "
+                            << hopper::kMaxSharedBytes
+                            << " an sm_90 CTA can have: fewer stages or "
+                               "smaller tiles";
+        return signalPassFailure();
+      }
+    }
     MLIRContext *context = &getContext();
     OpBuilder builder(context);
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),

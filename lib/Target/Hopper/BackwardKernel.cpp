@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 using namespace mlir;
 using namespace mlir::ringattn;
@@ -888,8 +889,12 @@ void BackwardKernelBuilder::emitEpilogue(Value consumer, Value dk, Value dv) {
         }
         Value ptr = e.gep(out, e.f32Type(), offset);
         if (!spec.deterministic) {
-          e.atomicAddF32(ptr, a);
-          e.atomicAddF32(e.gep(ptr, e.f32Type(), e.i64(1)), b);
+          if (std::getenv("RINGATTN_EXP_SCALAR")) {
+            e.atomicAddF32(ptr, a);
+            e.atomicAddF32(e.gep(ptr, e.f32Type(), e.i64(1)), b);
+          } else {
+            e.atomicAddF32x2(ptr, a, b);
+          }
           continue;
         }
         Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);

@@ -176,8 +176,18 @@ private:
   std::tuple<Value, Value, Value> tileOf(Value j);
   void emitProducer();
   void emitConsumer();
+  /// Issues S = Q K^T of a stage (one wgmma group, not waited for).
   Value emitQK(Value consumer, Value stage);
   Value emitMask(Value s, Value consumer, Value kvTile, Value diagonal);
+  /// The online softmax of the CTA's tile j (S waited for): P packed for
+  /// P V, the rescale factor of O, the new running max and sum.
+  struct SoftmaxStep {
+    SmallVector<Value> p;
+    Value alpha[2], m[2], l[2];
+  };
+  SoftmaxStep emitSoftmax(Value s, Value j, Value consumer, ArrayRef<Value> m,
+                          ArrayRef<Value> l);
+  /// Issues O += P V of a stage (one wgmma group, not waited for).
   Value emitPV(Value o, ArrayRef<Value> p, Value stage);
   void emitEpilogue(Value consumer, Value o, ArrayRef<Value> m,
                     ArrayRef<Value> l);
@@ -374,7 +384,7 @@ Value ForwardKernelBuilder::emitQK(Value consumer, Value stage) {
                       /*transposeA=*/false, /*transposeB=*/false);
   }
   e.wgmmaCommit();
-  return createWgmmaWaitTied(e.b, e.loc, 0, {s})[0];
+  return s;
 }
 
 Value ForwardKernelBuilder::emitMask(Value s, Value consumer, Value kvTile,
@@ -414,113 +424,160 @@ Value ForwardKernelBuilder::emitPV(Value o, ArrayRef<Value> p, Value stage) {
                              e.advanceDescriptor(vDesc, kk * 2048), one,
                              g.headDim, type, /*transposeB=*/true);
   e.wgmmaCommit();
-  return createWgmmaWaitTied(e.b, e.loc, 0, {o})[0];
+  return o;
+}
+
+ForwardKernelBuilder::SoftmaxStep
+ForwardKernelBuilder::emitSoftmax(Value s, Value j, Value consumer,
+                                  ArrayRef<Value> m, ArrayRef<Value> l) {
+  Value negInf = e.f32(-INFINITY);
+  Value zero = e.f32(0.0);
+  Value scaleLog2 = e.f32(g.scaleLog2);
+  // Mask tiles that reach past the chunk or above the diagonal.
+  auto [kvChunk, kvTile, diagonal] = tileOf(j);
+  (void)kvChunk;
+  Value colEnd = e.mul(e.add(kvTile, e.i32(1)), e.i32(g.bn));
+  Value firstRow = e.add(e.mul(v.qTile, e.i32(g.bm)),
+                         e.mul(consumer, e.i32(64)));
+  Value needsMask = arith::OrIOp::create(
+      e.b, e.loc, e.ugt(colEnd, e.i32(g.chunk)),
+      arith::AndIOp::create(e.b, e.loc, diagonal,
+                            e.ugt(colEnd, e.add(firstRow, e.i32(1)))));
+  auto maskIf = scf::IfOp::create(e.b, e.loc, TypeRange{s.getType()},
+                                  needsMask, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard maskGuard(e.b);
+    e.b.setInsertionPointToStart(&maskIf.getThenRegion().front());
+    scf::YieldOp::create(e.b, e.loc, emitMask(s, consumer, kvTile, diagonal));
+    e.b.setInsertionPointToStart(&maskIf.getElseRegion().front());
+    scf::YieldOp::create(e.b, e.loc, s);
+  }
+  s = maskIf.getResult(0);
+
+  // Per row, the running max m (log2 units), the running sum l (this
+  // thread's columns only), P = 2^(s*scale*log2e - m).
+  SoftmaxStep step;
+  SmallVector<Value> sv = e.unpack(s);
+  Value rowMax[2] = {negInf, negInf};
+  for (int64_t i = 0, n = sv.size(); i < n; ++i)
+    rowMax[rowHalf(i)] = e.fmax(rowMax[rowHalf(i)], sv[i]);
+  Value mUse[2];
+  for (int h = 0; h < 2; ++h) {
+    rowMax[h] = e.fmax(rowMax[h], e.shuffleXor(rowMax[h], 1));
+    rowMax[h] = e.fmax(rowMax[h], e.shuffleXor(rowMax[h], 2));
+    step.m[h] = e.fmax(m[h], e.fmul(rowMax[h], scaleLog2));
+    // A row that has seen no key keeps m = -inf; subtract 0 instead.
+    mUse[h] = e.select(e.fcmp(arith::CmpFPredicate::OEQ, step.m[h], negInf),
+                       zero, step.m[h]);
+    step.alpha[h] = e.exp2(e.fsub(m[h], mUse[h]));
+  }
+  Value negM[2] = {arith::NegFOp::create(e.b, e.loc, mUse[0]),
+                   arith::NegFOp::create(e.b, e.loc, mUse[1])};
+  SmallVector<Value> p(sv.size());
+  Value rowSum[2] = {zero, zero};
+  for (int64_t i = 0, n = sv.size(); i < n; ++i) {
+    p[i] = e.exp2(e.fma(sv[i], scaleLog2, negM[rowHalf(i)]));
+    rowSum[rowHalf(i)] = e.fadd(rowSum[rowHalf(i)], p[i]);
+  }
+  for (int h = 0; h < 2; ++h)
+    step.l[h] = e.fma(l[h], step.alpha[h], rowSum[h]);
+  // Pack P into 16-bit pairs: the register A operand of P V.
+  for (int64_t i = 0, n = p.size(); i < n; i += 2)
+    step.p.push_back(
+        e.packHalves(p[i], p[i + 1], spec.config.dtype == DType::bf16));
+  return step;
 }
 
 void ForwardKernelBuilder::emitConsumer() {
+  // Software-pipelined by one tile: while P V of tile j runs on the tensor
+  // cores, the warpgroup computes tile j+1's softmax (its Q K^T issued just
+  // before), so the softmax hides under a GEMM instead of stalling it.
   Value consumer = e.sub(v.warpgroup, e.i32(1));
   Value total = e.add(v.tiles0, v.tiles1);
   auto oType = e.f32Struct(g.headDim / 2);
   Value negInf = e.f32(-INFINITY);
   Value zero = e.f32(0.0);
-  Value scaleLog2 = e.f32(g.scaleLog2);
-
-  auto waitQ = scf::IfOp::create(e.b, e.loc, e.ugt(total, e.i32(0)));
-  {
-    OpBuilder::InsertionGuard inner(e.b);
-    e.b.setInsertionPointToStart(&waitQ.getThenRegion().front());
-    e.mbarrierWait(sharedPtr(g.qFullBarrier()), e.i32(0));
-  }
-
-  SmallVector<Value> init = {e.zeros(oType), negInf, negInf, zero, zero};
-  auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), total, e.i32(1), init);
-  {
-    OpBuilder::InsertionGuard inner(e.b);
-    e.b.setInsertionPointToStart(loop.getBody());
-    Value j = loop.getInductionVar();
-    Value o = loop.getRegionIterArgs()[0];
-    Value m[2] = {loop.getRegionIterArgs()[1], loop.getRegionIterArgs()[2]};
-    Value l[2] = {loop.getRegionIterArgs()[3], loop.getRegionIterArgs()[4]};
-    Value stage = e.remu(j, e.i32(g.stages));
-    Value phase = e.band(e.divu(j, e.i32(g.stages)), e.i32(1));
-
-    e.mbarrierWait(stagePtr(g.kFullBarrier(), stage, 8), phase);
-    Value s = emitQK(consumer, stage);
-
-    // Mask tiles that reach past the chunk or above the diagonal.
-    auto [kvChunk, kvTile, diagonal] = tileOf(j);
-    (void)kvChunk;
-    Value colEnd = e.mul(e.add(kvTile, e.i32(1)), e.i32(g.bn));
-    Value firstRow = e.add(e.mul(v.qTile, e.i32(g.bm)),
-                           e.mul(consumer, e.i32(64)));
-    Value needsMask = arith::OrIOp::create(
-        e.b, e.loc, e.ugt(colEnd, e.i32(g.chunk)),
-        arith::AndIOp::create(e.b, e.loc, diagonal,
-                              e.ugt(colEnd, e.add(firstRow, e.i32(1)))));
-    auto maskIf = scf::IfOp::create(e.b, e.loc, TypeRange{s.getType()},
-                                    needsMask, /*withElse=*/true);
-    {
-      OpBuilder::InsertionGuard maskGuard(e.b);
-      e.b.setInsertionPointToStart(&maskIf.getThenRegion().front());
-      scf::YieldOp::create(e.b, e.loc, emitMask(s, consumer, kvTile, diagonal));
-      e.b.setInsertionPointToStart(&maskIf.getElseRegion().front());
-      scf::YieldOp::create(e.b, e.loc, s);
-    }
-    s = maskIf.getResult(0);
-
-    // Online softmax: per row, the running max m (log2 units), the running
-    // sum l (this thread's columns only), P = 2^(s*scale*log2e - m).
-    SmallVector<Value> sv = e.unpack(s);
-    Value rowMax[2] = {negInf, negInf};
-    for (int64_t i = 0, n = sv.size(); i < n; ++i)
-      rowMax[rowHalf(i)] = e.fmax(rowMax[rowHalf(i)], sv[i]);
-    Value alpha[2], mUse[2], mNew[2];
-    for (int h = 0; h < 2; ++h) {
-      rowMax[h] = e.fmax(rowMax[h], e.shuffleXor(rowMax[h], 1));
-      rowMax[h] = e.fmax(rowMax[h], e.shuffleXor(rowMax[h], 2));
-      mNew[h] = e.fmax(m[h], e.fmul(rowMax[h], scaleLog2));
-      // A row that has seen no key keeps m = -inf; subtract 0 instead.
-      mUse[h] = e.select(e.fcmp(arith::CmpFPredicate::OEQ, mNew[h], negInf),
-                         zero, mNew[h]);
-      alpha[h] = e.exp2(e.fsub(m[h], mUse[h]));
-    }
-    Value negM[2] = {arith::NegFOp::create(e.b, e.loc, mUse[0]),
-                     arith::NegFOp::create(e.b, e.loc, mUse[1])};
-    SmallVector<Value> p(sv.size());
-    Value rowSum[2] = {zero, zero};
-    for (int64_t i = 0, n = sv.size(); i < n; ++i) {
-      p[i] = e.exp2(e.fma(sv[i], scaleLog2, negM[rowHalf(i)]));
-      rowSum[rowHalf(i)] = e.fadd(rowSum[rowHalf(i)], p[i]);
-    }
-    Value lNew[2];
-    for (int h = 0; h < 2; ++h)
-      lNew[h] = e.fma(l[h], alpha[h], rowSum[h]);
-    // Pack P into 16-bit pairs: the register A operand of P V.
-    SmallVector<Value> packed;
-    for (int64_t i = 0, n = p.size(); i < n; i += 2)
-      packed.push_back(
-          e.packHalves(p[i], p[i + 1], spec.config.dtype == DType::bf16));
-    // Rescale O by alpha before accumulating this tile.
+  auto stageOf = [&](Value j) {
+    return std::make_pair(e.remu(j, e.i32(g.stages)),
+                          e.band(e.divu(j, e.i32(g.stages)), e.i32(1)));
+  };
+  // One arrival per consumer warp releases a stage to the producer.
+  auto release = [&](Value stage) {
+    auto leader = scf::IfOp::create(e.b, e.loc, e.eq(v.lane, e.i32(0)));
+    OpBuilder::InsertionGuard guard(e.b);
+    e.b.setInsertionPointToStart(&leader.getThenRegion().front());
+    e.mbarrierArrive(stagePtr(g.emptyBarrier(), stage, 8));
+  };
+  auto rescale = [&](Value o, Value const *alpha) {
     SmallVector<Value> ov = e.unpack(o);
     for (int64_t i = 0, n = ov.size(); i < n; ++i)
       ov[i] = e.fmul(ov[i], alpha[rowHalf(i)]);
-    o = e.pack(oType, ov);
+    return e.pack(oType, ov);
+  };
 
-    e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
-    o = emitPV(o, packed, stage);
-    // One arrival per consumer warp releases the stage to the producer.
-    auto release = scf::IfOp::create(e.b, e.loc, e.eq(v.lane, e.i32(0)));
+  Type f32 = e.f32Type();
+  auto active = scf::IfOp::create(e.b, e.loc, TypeRange{oType, f32, f32, f32, f32},
+                                  e.ugt(total, e.i32(0)), /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard inner(e.b);
+    e.b.setInsertionPointToStart(&active.getThenRegion().front());
+    e.mbarrierWait(sharedPtr(g.qFullBarrier()), e.i32(0));
+    // Tile 0: S, then its softmax.
+    e.mbarrierWait(sharedPtr(g.kFullBarrier()), e.i32(0));
+    Value s0 = createWgmmaWaitTied(e.b, e.loc, 0,
+                                   {emitQK(consumer, e.i32(0))})[0];
+    Value m0[2] = {negInf, negInf}, l0[2] = {zero, zero};
+    SoftmaxStep first = emitSoftmax(s0, e.i32(0), consumer, m0, l0);
+
+    SmallVector<Value> init = {e.zeros(oType), first.m[0], first.m[1],
+                               first.l[0], first.l[1]};
+    llvm::append_range(init, first.p);
+    auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0),
+                                   e.sub(total, e.i32(1)), e.i32(1), init);
     {
-      OpBuilder::InsertionGuard releaseGuard(e.b);
-      e.b.setInsertionPointToStart(&release.getThenRegion().front());
-      e.mbarrierArrive(stagePtr(g.emptyBarrier(), stage, 8));
+      OpBuilder::InsertionGuard body(e.b);
+      e.b.setInsertionPointToStart(loop.getBody());
+      Value j = loop.getInductionVar();
+      ValueRange args = loop.getRegionIterArgs();
+      Value o = args[0];
+      Value m[2] = {args[1], args[2]}, l[2] = {args[3], args[4]};
+      SmallVector<Value> p(args.begin() + 5, args.end());
+      Value next = e.add(j, e.i32(1));
+      auto [stage, phase] = stageOf(j);
+      auto [nextStage, nextPhase] = stageOf(next);
+      // S of tile j+1, then O += P V of tile j: two groups in flight.
+      e.mbarrierWait(stagePtr(g.kFullBarrier(), nextStage, 8), nextPhase);
+      Value s = emitQK(consumer, nextStage);
+      e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
+      o = emitPV(o, p, stage);
+      s = createWgmmaWaitTied(e.b, e.loc, 1, {s})[0];
+      SoftmaxStep step = emitSoftmax(s, next, consumer, m, l);
+      o = createWgmmaWaitTied(e.b, e.loc, 0, {o})[0];
+      release(stage);
+      o = rescale(o, step.alpha);
+      SmallVector<Value> yield = {o, step.m[0], step.m[1], step.l[0], step.l[1]};
+      llvm::append_range(yield, step.p);
+      scf::YieldOp::create(e.b, e.loc, yield);
     }
+    // The last tile's P V.
+    Value last = e.sub(total, e.i32(1));
+    auto [stage, phase] = stageOf(last);
+    SmallVector<Value> p(loop.getResults().begin() + 5, loop.getResults().end());
+    e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
+    Value o = createWgmmaWaitTied(
+        e.b, e.loc, 0, {emitPV(loop.getResult(0), p, stage)})[0];
+    release(stage);
     scf::YieldOp::create(e.b, e.loc,
-                         ValueRange{o, mNew[0], mNew[1], lNew[0], lNew[1]});
+                         ValueRange{o, loop.getResult(1), loop.getResult(2),
+                                    loop.getResult(3), loop.getResult(4)});
+
+    e.b.setInsertionPointToStart(&active.getElseRegion().front());
+    scf::YieldOp::create(e.b, e.loc,
+                         ValueRange{e.zeros(oType), negInf, negInf, zero, zero});
   }
-  Value m[2] = {loop.getResult(1), loop.getResult(2)};
-  Value l[2] = {loop.getResult(3), loop.getResult(4)};
-  emitEpilogue(consumer, loop.getResult(0), m, l);
+  Value m[2] = {active.getResult(1), active.getResult(2)};
+  Value l[2] = {active.getResult(3), active.getResult(4)};
+  emitEpilogue(consumer, active.getResult(0), m, l);
 }
 
 void ForwardKernelBuilder::emitEpilogue(Value consumer, Value o,

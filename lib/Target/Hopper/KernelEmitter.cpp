@@ -270,6 +270,19 @@ void KernelEmitter::atomicAddF32(Value ptr, Value value) {
                             LLVM::AtomicOrdering::monotonic);
 }
 
+void KernelEmitter::atomicAddF32x2(Value ptr, Value first, Value second) {
+  // No LLVM atomicrmw form lowers to the vector red: inline PTX on the
+  // pointer cast to the global space.
+  Value global =
+      LLVM::AddrSpaceCastOp::create(b, loc, ptrType(kGlobal), ptr);
+  LLVM::InlineAsmOp::create(
+      b, loc, TypeRange{}, ValueRange{global, first, second},
+      "red.global.add.v2.f32 [$0], {$1, $2};", "l,f,f",
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr{},
+      ArrayAttr{});
+}
+
 void KernelEmitter::wgmmaFence() { NVVM::WgmmaFenceAlignedOp::create(b, loc); }
 void KernelEmitter::wgmmaCommit() {
   NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);

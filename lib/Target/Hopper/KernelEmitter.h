@@ -179,6 +179,9 @@ public:
   void fenceProxyAsyncShared();
   /// Atomic fp32 add to global memory (red.global.add.f32).
   void atomicAddF32(Value ptr, Value value);
+  /// Atomic add of two adjacent fp32 values to global memory, 8-byte
+  /// aligned (red.global.add.v2.f32).
+  void atomicAddF32x2(Value ptr, Value first, Value second);
 
   // wgmma.
   void wgmmaFence();

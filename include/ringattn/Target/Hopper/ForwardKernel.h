@@ -72,6 +72,9 @@ struct WorkItem {
 /// The CTAs of a launch in order (x index): the most K/V tiles first.
 std::vector<WorkItem> forwardWorkItems(const ForwardKernelSpec &spec);
 
+/// The dynamic shared memory an sm_90 CTA can opt into (227 KB).
+constexpr int64_t kMaxSharedBytes = 227 * 1024;
+
 /// How a forward kernel is launched.
 struct ForwardLaunch {
   int64_t gridX;
