@@ -3,7 +3,8 @@
 # .carry/ring (cp = 2, 4 and 8 checks and benchmarks; cp = 1 single-GPU
 # baselines), and copies the anchors (../shared/anchors) into .carry/anchors
 # with one change: ANCHOR_SEQS (comma-separated) overrides their sequence
-# lengths (16k, 32k, 64k), for cp = 8 at 128k.
+# lengths (16k, 32k, 64k), for cp = 8 at 128k. RING_FLAGS (e.g. --atomic-dq)
+# go to every package.
 # The device machine has no MLIR: carry .carry with the call (bench/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,9 +47,10 @@ packages=(
 start=$(date +%s.%N)
 for line in "${packages[@]}"; do
   read -r name cp seq heads kv dim layout flags <<<"$line"
+  [[ " ${RING_FLAGS:-} " == *" ${flags:-none} "* ]] && flags=""
   # shellcheck disable=SC2086  # flags: zero or more words
   "$gen" --cp "$cp" --seq "$seq" --heads "$heads" --kv-heads "$kv" \
-    --head-dim "$dim" --layout "$layout" ${flags:-} -o "$out/$name" > /dev/null
+    --head-dim "$dim" --layout "$layout" ${flags:-} ${RING_FLAGS:-} -o "$out/$name" > /dev/null
   rm "$out/$name/kernels.ptx"  # not needed on the device; saves the carry
 done
 mkdir -p .carry/anchors && cp ../shared/anchors/*.py .carry/anchors/

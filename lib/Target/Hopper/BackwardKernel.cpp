@@ -17,7 +17,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 
 using namespace mlir;
 using namespace mlir::ringattn;
@@ -889,12 +888,7 @@ void BackwardKernelBuilder::emitEpilogue(Value consumer, Value dk, Value dv) {
         }
         Value ptr = e.gep(out, e.f32Type(), offset);
         if (!spec.deterministic) {
-          if (std::getenv("RINGATTN_EXP_SCALAR")) {
-            e.atomicAddF32(ptr, a);
-            e.atomicAddF32(e.gep(ptr, e.f32Type(), e.i64(1)), b);
-          } else {
-            e.atomicAddF32x2(ptr, a, b);
-          }
+          e.atomicAddF32x2(ptr, a, b);
           continue;
         }
         Value pair = LLVM::UndefOp::create(e.b, e.loc, pairType);
