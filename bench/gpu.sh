@@ -6,7 +6,7 @@
 # edge cases (test/GPU/edge_cases.py, .carry/edge); with SANITIZE="memcheck
 # racecheck synccheck", compute-sanitizer on small kernels (bench/sanitize.sh).
 # CHECK, EDGE and BENCH narrow the packages to names matching a glob (e.g.
-# CHECK='atomic_*'); KERNEL_TIMES="dir ..." adds bench/kernel_times.py.
+# CHECK='det_*'); KERNEL_TIMES="dir ..." adds bench/kernel_times.py.
 # Needs .carry from bench/prepare.sh. Writes logs and JSON under $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -26,9 +26,11 @@ check_grid=(
   "cp3_s128_d128_h16-1_full   3   384 16  1 128 fp16 zigzag     --no-causal"
   "cp2_contig_s1000_d128      2  2000 16  1 128 bf16 contiguous --causal"
   "cp4_s16384_d128_h32-4      4 65536 32  4 128 bf16 zigzag     --causal"
-  "atomic_cp2_s4096_d128_h32-4 2 8192 32  4 128 bf16 zigzag     --causal --atomic-dq"
-  "atomic_s1000_d64_h16-1_full 1 1000 16  1  64 fp16 zigzag     --no-causal --atomic-dq"
-  "atomic_cp2_s256_d128_h8-2  2   256  8  2 128 bf16 zigzag     --causal --atomic-dq"
+  "cp2_s256_d128_h8-2         2   256  8  2 128 bf16 zigzag     --causal"
+  "det_cp2_s4096_d128_h32-4   2  8192 32  4 128 bf16 zigzag     --causal --deterministic"
+  "det_s1000_d64_h16-1_causal 1  1000 16  1  64 bf16 zigzag     --causal --deterministic"
+  "det_s1000_d128_h8-8_full   1  1000  8  8 128 fp16 zigzag     --no-causal --deterministic"
+  "det_cp2_contig_s1000_d128  2  2000 16  1 128 bf16 contiguous --causal --deterministic"
 )
 bench_shapes=(
   "causal_8k   1  8192 32 4 128 bf16 zigzag --causal"
@@ -37,11 +39,11 @@ bench_shapes=(
   "full_8k     1  8192 32 4 128 bf16 zigzag --no-causal"
   "full_16k    1 16384 32 4 128 bf16 zigzag --no-causal"
   "d64_causal_16k 1 16384 32 4 64 bf16 zigzag --causal"
-  "atomic_causal_8k  1  8192 32 4 128 bf16 zigzag --causal --atomic-dq"
-  "atomic_causal_16k 1 16384 32 4 128 bf16 zigzag --causal --atomic-dq"
-  "atomic_causal_32k 1 32768 32 4 128 bf16 zigzag --causal --atomic-dq"
-  "atomic_full_16k   1 16384 32 4 128 bf16 zigzag --no-causal --atomic-dq"
-  "atomic_d64_causal_16k 1 16384 32 4 64 bf16 zigzag --causal --atomic-dq"
+  "det_causal_8k  1  8192 32 4 128 bf16 zigzag --causal --deterministic"
+  "det_causal_16k 1 16384 32 4 128 bf16 zigzag --causal --deterministic"
+  "det_causal_32k 1 32768 32 4 128 bf16 zigzag --causal --deterministic"
+  "det_full_16k   1 16384 32 4 128 bf16 zigzag --no-causal --deterministic"
+  "det_d64_causal_16k 1 16384 32 4 64 bf16 zigzag --causal --deterministic"
 )
 # Edge cases: large scores, fp16 near overflow, the shortest ranks (seq/cp =
 # 2: one-token chunks, with 32 heads so that a relative error over a whole
@@ -61,11 +63,11 @@ edge_cases=(
   "tiny_cp2_s8_f16        2     8  4  2 128 fp16 zigzag     --causal"
   "masked_cp4_contig_s64  4    64  8  2 128 bf16 contiguous --causal"
   "masked_cp4_s64         4    64  8  2 128 bf16 zigzag     --causal"
-  "large_atomic_cp2_s4096_d64    2 4096 16 2  64 bf16 zigzag     --causal --atomic-dq"
-  "overflow_atomic_cp2_s1024_f16 2 1024  8 2 128 fp16 zigzag     --causal --atomic-dq"
-  "tiny_atomic_cp2_s4_d128       2    4 32 4 128 bf16 zigzag     --causal --atomic-dq"
-  "tiny_atomic_cp3_s36_d128      3   36  4 2 128 bf16 zigzag     --causal --atomic-dq"
-  "masked_atomic_cp4_contig_s64  4   64  8 2 128 bf16 contiguous --causal --atomic-dq"
+  "large_det_cp2_s4096_d64       2 4096 16 2  64 bf16 zigzag     --causal --deterministic"
+  "overflow_det_cp2_s1024_f16    2 1024  8 2 128 fp16 zigzag     --causal --deterministic"
+  "tiny_det_cp2_s4_d128          2    4 32 4 128 bf16 zigzag     --causal --deterministic"
+  "tiny_det_cp3_s36_d128         3   36  4 2 128 bf16 zigzag     --causal --deterministic"
+  "masked_det_cp4_contig_s64     4   64  8 2 128 bf16 contiguous --causal --deterministic"
 )
 generate() {
   local dir=$1; shift

@@ -3,7 +3,7 @@
 # .carry/ring (cp = 2, 4 and 8 checks and benchmarks; cp = 1 single-GPU
 # baselines), and copies the anchors (../shared/anchors) into .carry/anchors
 # with one change: ANCHOR_SEQS (comma-separated) overrides their sequence
-# lengths (16k, 32k, 64k), for cp = 8 at 128k. RING_FLAGS (e.g. --atomic-dq)
+# lengths (16k, 32k, 64k), for cp = 8 at 128k. RING_FLAGS (e.g. --deterministic)
 # go to every package.
 # The device machine has no MLIR: carry .carry with the call (bench/README.md).
 set -euo pipefail
@@ -41,8 +41,8 @@ packages=(
   "s1_s32768_h32-4_d128   1 32768 32 4 128 zigzag"
   "s1_s65536_h32-4_d128   1 65536 32 4 128 zigzag"
   "s1_s131072_h32-4_d128  1 131072 32 4 128 zigzag"
-  "a2_s4096_h32-4_d128    2  4096 32 4 128 zigzag --atomic-dq"
-  "a2_s32768_h32-4_d128   2 32768 32 4 128 zigzag --atomic-dq"
+  "d2_s4096_h32-4_d128    2  4096 32 4 128 zigzag --deterministic"
+  "d2_s32768_h32-4_d128   2 32768 32 4 128 zigzag --deterministic"
 )
 start=$(date +%s.%N)
 for line in "${packages[@]}"; do

@@ -18,8 +18,8 @@ export PYTORCH_NO_CUDA_MEMORY_CACHING=1
 configs=(.carry/gen/s128_d128_h32-4_causal .carry/gen/s1000_d64_h16-1_causal
          .carry/gen/cp2_contig_s1000_d128 .carry/gen/cp3_s128_d128_h16-1_full
          .carry/edge/tiny_cp2_s8_d128 .carry/edge/tiny_cp2_s4_d128
-         .carry/edge/masked_cp4_s64 .carry/gen/atomic_cp2_s256_d128_h8-2
-         .carry/gen/atomic_s1000_d64_h16-1_full)
+         .carry/edge/masked_cp4_s64 .carry/gen/cp2_s256_d128_h8-2
+         .carry/gen/det_s1000_d64_h16-1_causal .carry/gen/det_cp2_contig_s1000_d128)
 # SANITIZE_CONFIGS="dir ..." checks those instead.
 [ -z "${SANITIZE_CONFIGS:-}" ] || read -r -a configs <<<"$SANITIZE_CONFIGS"
 # Only this project's kernels: a regular expression where the sanitizer

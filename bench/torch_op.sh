@@ -27,7 +27,7 @@ status=0
 t0=$(date +%s)
 stamp() { echo "[$(($(date +%s) - t0)) s] $*"; }
 
-for p in z2_s4096_h8-2_d128 z2_s4096_h4-4_d64_fp16 s1_s4096_h8-2_d128; do
+for p in z2_s4096_h8-2_d128 z2_s4096_h4-4_d64_fp16 s1_s4096_h8-2_d128 d2_s4096_h8-2_d128; do
   [[ -f $pkgs/$p/ringattn_package.cpp ]] ||
     { echo "missing $pkgs/$p: run bench/prepare_torch.sh here and carry .carry/torch"; exit 1; }
 done
@@ -50,6 +50,7 @@ if [[ " $mode " == *" check "* ]]; then
   stamp "test/GPU/torch_op_check.py"
   timeout 210 torchrun --standalone --nproc_per_node 2 test/GPU/torch_op_check.py \
     $ring_pkg:1 $ring_pkg:2 $pkgs/z2_s4096_h4-4_d64_fp16:2 $pkgs/s1_s4096_h8-2_d128:2 \
+    $pkgs/d2_s4096_h8-2_d128:1 \
     --cp1 $pkgs/s1_s4096_h8-2_d128 --json "$out/torch-op-check.json" \
     > "$out/torch-op-check.log" 2>&1
   rc=$?

@@ -116,7 +116,7 @@ mlir::ringattn::generateKernels(ModuleOp module,
   context->loadDialect<rakernel::RAKernelDialect>();
   PassManager lower(context);
   LowerScheduleToKernelsOptions lowerOptions;
-  lowerOptions.atomicDq = options.atomicDq;
+  lowerOptions.deterministic = options.deterministic;
   lower.addPass(createLowerScheduleToKernels(lowerOptions));
   if (auto error = runPasses(lower, module))
     return error;

@@ -8,7 +8,7 @@ preprocess, step kernels, dK/dV accumulation and finalize in ring order
 gradients of the same bf16/fp16 inputs, next to cuDNN's own errors (its own
 forward and backward on the same inputs). Outputs, accumulators and partial
 buffers start poisoned with NaN; inputs are fresh random normals. A
-deterministic package (the default; not one generated with --atomic-dq) is
+deterministic package (one generated with --deterministic) is
 run twice and must be bit-identical.
 
 Pass: each gradient's relative error no worse than 1.5x cuDNN's, no NaN.

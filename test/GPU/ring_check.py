@@ -15,7 +15,9 @@ rounded inputs, next to cuDNN's single-GPU error on the same inputs.
 Pass: relative error of out, dQ, dK, dV no worse than 1.5x cuDNN's, LSE no
 worse than max(1.5x cuDNN's, 1e-5), no NaN. With --graph, the first case is
 also captured in a CUDA graph (forward + backward) and replayed: the replay
-must reproduce the eager results bit for bit.
+must reproduce the eager results bit for bit where the package is
+deterministic (--deterministic); otherwise out and LSE bit for bit and dQ,
+dK, dV (reduced in a different order each run) within 1e-3 relative.
 """
 
 import argparse
@@ -42,7 +44,10 @@ class Rank:
 
     def __init__(self, directory, batch, seed, rank, world, uid):
         with open(os.path.join(directory, "manifest.json")) as f:
-            self.config = json.load(f)["config"]
+            manifest = json.load(f)
+        self.config = manifest["config"]
+        self.deterministic = all(k["deterministic"] for k in manifest["kernels"]
+                                 if k["role"] == "backward")
         self.package = Package(module_of(directory))
         self.rank, self.batch = rank, batch
         c = self.config
@@ -132,8 +137,9 @@ def compare(r, full):
 
 
 def graph_replay(r):
-    """Captures forward + backward in a CUDA graph; the replay must equal the
-    eager run bit for bit."""
+    """Captures forward + backward in a CUDA graph and replays it: (ok, what
+    was compared). The replay must equal the eager run bit for bit, but for
+    the gradients of a package whose reductions run in any order."""
     r.context.wait()
     eager = {k: r.local[k].clone() for k in ("out", "lse", "dq", "dk", "dv")}
     outputs = {k: common.nan_like(v.shape, v.dtype, "cuda") for k, v in eager.items()}
@@ -151,8 +157,14 @@ def graph_replay(r):
             v.fill_(float("nan"))
         graph.replay()
     torch.cuda.synchronize()
-    same = all(torch.equal(outputs[k], eager[k]) for k in eager)
-    return same
+    exact = ("out", "lse", "dq", "dk", "dv") if r.deterministic else ("out", "lse")
+    same = all(torch.equal(outputs[k], eager[k]) for k in exact)
+    close = {k: common.relative_error(outputs[k], eager[k])
+             for k in eager if k not in exact}
+    ok = same and all(e <= 1e-3 for e in close.values())
+    detail = f"{'/'.join(exact)} bit-identical: {same}" + "".join(
+        f", {k} {e:.1e}" for k, e in close.items())
+    return ok, detail
 
 
 def main():
@@ -193,7 +205,7 @@ def main():
             r.context.wait()
             record["ring_s"] = time.time() - start
             if not graph_done:
-                record["graph_bit_identical"] = graph_replay(r)
+                record["graph_ok"], record["graph_replay"] = graph_replay(r)
                 graph_done = True
             full = gather(r.unshard(), rank, world)
             torch.cuda.synchronize()
@@ -205,14 +217,14 @@ def main():
                 unwritten = {k: int(torch.isnan(v).sum()) for k, v in full.items()}
                 ok, ours, theirs = compare(r, full)
                 ok = ok and not any(unwritten.values()) and \
-                    record.get("graph_bit_identical", True)
+                    record.get("graph_ok", True)
                 record.update({"pass": ok, "errors": ours, "cudnn_errors": theirs,
                                "unwritten": unwritten})
                 print(("PASS" if ok else "FAIL") + f" {name} b={batch}: " +
                       ", ".join(f"{k} {ours[k]:.2e} (cuDNN {theirs[k]:.2e})"
                                 for k in ours) +
-                      ("" if "graph_bit_identical" not in record else
-                       f"; graph replay bit-identical: {record['graph_bit_identical']}"),
+                      ("" if "graph_replay" not in record else
+                       f"; graph replay: {record['graph_replay']}"),
                       flush=True)
             del r, full
         except Exception as error:  # one case, one line; go on

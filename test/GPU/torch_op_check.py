@@ -19,7 +19,8 @@ dK, dV at most 1.5x cuDNN's, LSE at most max(1.5x cuDNN's, 1e-5), no NaN
 
 The first case also runs: a CUDA graph capture (torch.cuda.graph) of
 forward + backward (torch.autograd.grad), replayed on the same and on new
-inputs (bit-identical to eager); torch.compile(fullgraph=True) of the op
+inputs (equal to eager: bit for bit, but for the gradients of a package
+that is not --deterministic, within 1e-3 relative); torch.compile(fullgraph=True) of the op
 (inductor and aot_eager) and of an attention block (projections, RoPE, the
 op, output projection; inductor) with backward; the argument checks with a
 real context (wrong dtype, device, shapes, layout, options, handle; the ring
@@ -92,8 +93,12 @@ class Case:
         self.directory, self.batch = directory, batch
         self.name = f"{os.path.basename(os.path.normpath(directory))} b={batch}"
         with open(os.path.join(directory, "manifest.json")) as f:
-            config = json.load(f)["config"]
+            manifest = json.load(f)
+        config = manifest["config"]
         self.config = config
+        # Whether dQ, dK and dV are bit-identical run to run.
+        self.deterministic = all(k["deterministic"] for k in manifest["kernels"]
+                                 if k["role"] == "backward")
         self.dtype = common.DTYPES[config["dtype"]]
         if config["cp"] == world:
             self.ring = RingAttention(directory, timeout_ms=120000)
@@ -167,8 +172,14 @@ class Case:
         self.ring.close()
 
 
-def identical(a, b):
-    return all(torch.equal(a[k], b[k]) for k in NAMES)
+def matches(a, b, deterministic):
+    """out and LSE bit-identical; the gradients too if `deterministic`, else
+    within 1e-3 relative (their reductions run in any order)."""
+    def same(k):
+        if deterministic or k in ("out", "lse"):
+            return torch.equal(a[k], b[k])
+        return common.relative_error(a[k], b[k]) <= 1e-3
+    return all(same(k) for k in NAMES)
 
 
 def expect_error(fn, types, fragment):
@@ -224,7 +235,8 @@ def check_graph(checks, case, eager):
                 t.fill_(float("nan"))
         graph.replay()
         torch.cuda.synchronize()
-        same = identical({k: t.clone() for k, t in captured.items()}, eager)
+        same = matches({k: t.clone() for k, t in captured.items()}, eager,
+                       case.deterministic)
         # New inputs through the same graph, against an eager run on them.
         fresh = case.draw(4321 + case.batch)
         fresh_local = {name: case.ring.shard(t) for name, t in fresh.items()}
@@ -238,9 +250,10 @@ def check_graph(checks, case, eager):
         torch.cuda.synchronize()
         replayed = {name: t.clone() for name, t in captured.items()}
         fresh_eager = case.eager(fresh_local)
-        same_fresh = identical(replayed, fresh_eager)
+        same_fresh = matches(replayed, fresh_eager, case.deterministic)
         ok = same and same_fresh
-        return ok, (f"replay bit-identical to eager: same inputs {same}, new inputs "
+        kind = "bit-identical" if case.deterministic else "out, lse bit-identical, grads 1e-3"
+        return ok, (f"replay equal to eager ({kind}): same inputs {same}, new inputs "
                     f"{same_fresh}")
     checks.run(f"cuda graph {case.name}", body)
 
@@ -255,8 +268,8 @@ def check_compile(checks, case, eager, backend):
         compiled = torch.compile(attention, fullgraph=True, backend=backend)
         results = case.eager(fn=compiled)
         ok, detail = case.judge(case.gather(results))
-        same = identical(results, eager)
-        return ok, f"{detail}; bit-identical to eager: {same}"
+        same = matches(results, eager, case.deterministic)
+        return ok, f"{detail}; equal to eager: {same}"
     checks.run(f"torch.compile(fullgraph=True, backend={backend}) {case.name}", body)
 
 
@@ -380,8 +393,9 @@ def check_arguments(checks, case, eager):
     def still_runs():
         again = case.eager()
         by_default = case.eager(fn=lambda a, b, c_: ring_attention(a, b, c_, return_lse=True))
-        same, same_default = identical(again, eager), identical(by_default, eager)
-        return same and same_default, (f"after the refused calls: bit-identical to the first "
+        same, same_default = (matches(again, eager, case.deterministic),
+                              matches(by_default, eager, case.deterministic))
+        return same and same_default, (f"after the refused calls: equal to the first "
                                        f"run {same}; through the default ring {same_default}")
     checks.run(f"the ring still runs {case.name}", still_runs)
 

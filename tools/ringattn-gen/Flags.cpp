@@ -80,7 +80,7 @@ std::optional<Failure> ringattn_gen::parseFlags(llvm::ArrayRef<llvm::StringRef> 
       continue;
     }
 
-    if (name == "--no-kernels" || name == "--atomic-dq") {
+    if (name == "--no-kernels" || name == "--deterministic") {
       if (hasInlineValue)
         return fail(name + " takes no value");
       if (options.given.count(name))
@@ -89,7 +89,7 @@ std::optional<Failure> ringattn_gen::parseFlags(llvm::ArrayRef<llvm::StringRef> 
       if (name == "--no-kernels")
         options.kernels = false;
       else
-        options.atomicDq = true;
+        options.deterministic = true;
       continue;
     }
 
@@ -213,8 +213,8 @@ std::optional<Failure> ringattn_gen::checkOptions(const Options &options) {
                   "--ptxas or CUDA_HOME, or use --no-kernels)");
   } else if (options.given.count("--ptxas")) {
     return fail("--ptxas: kernels are off (--no-kernels)");
-  } else if (options.given.count("--atomic-dq")) {
-    return fail("--atomic-dq: kernels are off (--no-kernels)");
+  } else if (options.given.count("--deterministic")) {
+    return fail("--deterministic: kernels are off (--no-kernels)");
   }
 
   llvm::sys::fs::file_status status;

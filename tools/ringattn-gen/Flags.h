@@ -44,7 +44,7 @@ struct Options {
   std::string outputDir;
   /// Generate GPU kernels (off with --no-kernels).
   bool kernels = true;
-  bool atomicDq = false;
+  bool deterministic = false;
   std::string ptxasPath;
   /// How the output flag was spelled (-o or --output), for messages.
   std::string outputFlag = "-o";

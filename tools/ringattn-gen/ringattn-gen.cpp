@@ -79,11 +79,10 @@ programs, kernels, transfer and buffer sizes per sequence) and schedule.svg
   -o DIR, --output DIR  output directory (required; created if missing)
   --no-kernels        write the schedules only (any head_dim and dtype; no
                       host glue or package)
-  --atomic-dq         backward dQ in the main kernel, added to the fp32
-                      accumulator by TMA reductions in the L2, instead of a
-                      separate dQ kernel: not bit-identical run to run (the
-                      default is deterministic); faster at S <= 8k, D = 64
-                      and without the causal mask, as fast at 16k-32k causal
+  --deterministic     backward bit-identical run to run: dQ by a separate
+                      kernel that recomputes the scores (15-20% slower
+                      forward+backward) instead of the default's reductions
+                      in the L2 (dQ per K/V tile, dK and dV per query head)
   --ptxas PATH        the ptxas to assemble kernels with (default
                       $CUDA_HOME/bin/ptxas, else /usr/local/cuda/bin/ptxas)
   -h, --help          this text
@@ -138,7 +137,7 @@ std::optional<Failure> renderPackage(const Options &options,
   if (options.kernels) {
     KernelStageOptions kernelOptions;
     kernelOptions.ptxasPath = ptxasPath(options);
-    kernelOptions.atomicDq = options.atomicDq;
+    kernelOptions.deterministic = options.deterministic;
     if (std::optional<std::string> error =
             generateKernels(*module, kernelOptions, kernels))
       return Failure{"generating the kernels of " + options.config.str() +

@@ -20,9 +20,11 @@ def LowerScheduleToKernels
     last one writes O and LSE and finalizes the query chunks it does not
     compute, the others merge), and the tiling. For each backward schedule,
     the `rakernel.backward` of every compute (the K/V chunks without a pair
-    get zero partials) and its `rakernel.backward_dq` (`launch_dq @name`;
-    with `atomic-dq` the main kernel adds dQ with atomics instead, which is
-    not deterministic), and the three `rakernel.elementwise` kernels of the
+    get zero partials; a CTA per work item and query head adds dQ, and dK
+    and dV, with reductions in the L2, which is not bit-identical run to run;
+    with `deterministic`, each compute's main kernel writes dK and dV and its
+    `rakernel.backward_dq`, `launch_dq @name`, recomputes the scores for dQ),
+    and the three `rakernel.elementwise` kernels of the
     backward (preprocess, accumulate, finalize). Equal kernels are shared:
     one op per distinct kernel, referenced by `launch @name` on the compute
     ops. Configurations the GPU kernels do not support (head_dim other than
@@ -38,9 +40,9 @@ def LowerScheduleToKernels
            "Key rows per K/V tile">,
     Option<"stages", "stages", "int64_t", /*default=*/"3",
            "K/V tiles in flight in the forward kernel's shared memory">,
-    Option<"atomicDq", "atomic-dq", "bool", /*default=*/"false",
-           "Backward dQ by fp32 atomics in the main kernel (not deterministic) "
-           "instead of the separate dQ kernel">
+    Option<"deterministic", "deterministic", "bool", /*default=*/"false",
+           "Backward dQ by a separate kernel, bit-identical run to run, "
+           "instead of reductions in the main kernel">
   ];
   let statistics = [
     Statistic<"numKernels", "kernels", "Distinct kernels created">

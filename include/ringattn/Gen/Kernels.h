@@ -25,9 +25,10 @@ struct KernelStageOptions {
   std::string ptxasPath;
   /// The GPU architecture.
   std::string chip = "sm_90a";
-  /// Backward dQ by fp32 atomics in the main kernel: not bit-identical run
-  /// to run. The default, a separate dQ kernel, is deterministic.
-  bool atomicDq = false;
+  /// Backward dQ by a separate kernel that recomputes the scores:
+  /// bit-identical run to run. The default reduces dQ (and dK, dV over a
+  /// query-head group) in the main kernel, faster but not deterministic.
+  bool deterministic = false;
   /// File names of the outputs, relative to the package.
   std::string ptxFile = "kernels.ptx";
   std::string cubinFile = "kernels.cubin";

@@ -171,8 +171,8 @@ struct LowerScheduleToKernelsPass
     return success();
   }
 
-  /// One rakernel.backward per distinct step (plus its dQ kernel unless dQ
-  /// goes by atomics) and the three elementwise kernels of the configuration.
+  /// One rakernel.backward per distinct step (plus its dQ kernel if
+  /// deterministic) and the three elementwise kernels of the configuration.
   LogicalResult lowerBackward(ScheduleOp schedule, KernelTable &kernels,
                               int64_t &created) {
     MLIRContext *context = &getContext();
@@ -196,7 +196,7 @@ struct LowerScheduleToKernelsPass
         ArrayAttr pairsAttr = ArrayAttr::get(
             context, SmallVector<Attribute>(pairs->begin(), pairs->end()));
         std::string name = "bwd" + pairsName(*pairs) +
-                           (atomicDq ? "_atomic" : "");
+                           (deterministic ? "_det" : "");
         for (int64_t chunk : zero)
           name += "_zero" + std::to_string(chunk);
         compute.setKernelAttr(kernels.getOrCreate(
@@ -204,12 +204,12 @@ struct LowerScheduleToKernelsPass
             [&](OpBuilder &builder) {
               return rakernel::BackwardOp::create(
                          builder, schedule.getLoc(), name, schedule.getConfig(),
-                         pairsAttr, ArrayRef<int64_t>(zero), !atomicDq,
+                         pairsAttr, ArrayRef<int64_t>(zero), deterministic,
                          mainTile)
                   .getOperation();
             },
             created));
-        if (atomicDq)
+        if (!deterministic)
           continue;
         std::string dqName = "dq" + pairsName(*pairs);
         compute.setDqKernelAttr(kernels.getOrCreate(

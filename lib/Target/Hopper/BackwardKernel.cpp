@@ -260,6 +260,9 @@ private:
   /// consumer's staged dQ box into the accumulator.
   void emitDqWriter();
   void emitConsumer();
+  /// Whether dQ tiles are staged for the writer warp's reductions: not
+  /// where every query tile runs past its chunk (chunk < bm).
+  bool stagesDq() const { return !spec.deterministic && g.chunk >= g.bm; }
   /// Whether a query tile runs past its chunk (its dQ rows take atomics).
   Value straddles(Value qFirst) {
     return e.ugt(e.add(qFirst, e.i32(g.bm)), e.i32(g.chunk));
@@ -313,7 +316,7 @@ void BackwardKernelBuilder::build() {
   {
     OpBuilder::InsertionGuard inner(e.b);
     e.b.setInsertionPointToStart(&roles.getThenRegion().front());
-    bool writer = !spec.deterministic;
+    bool writer = stagesDq();
     e.setMaxRegisters(writer ? kWriterProducerRegisters : kProducerRegisters,
                       /*increase=*/false);
     emitProducer();
@@ -434,10 +437,11 @@ void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems) {
 }
 
 BackwardKernelBuilder::Visit BackwardKernelBuilder::visitOf(Value it) {
-  // Heads outermost, each segment's tiles first to last. (Walking
-  // every CTA's tiles in one global order, so that the CTAs running at a
-  // time share Q, dO and dQ rows in the L2, measured slower on an H100: the
-  // dQ reductions then contend for the same lines.)
+  // Each segment's tiles first to last; the deterministic kernel's query
+  // heads outermost. (Walking every CTA's tiles in one global order, so
+  // that the CTAs running at a time share Q, dO and dQ rows in the L2,
+  // measured slower on an H100: the dQ reductions then contend for the
+  // same lines.)
   Value r = spec.deterministic ? e.remu(it, perHead) : it;
   Value count0 = segmentField(kCount0);
   Value inFirst = e.ult(r, count0);
@@ -781,6 +785,10 @@ void BackwardKernelBuilder::emitDqReduce(Value consumer, Value dq,
   SmallVector<Value> dqv = e.unpack(dq);
   // A query tile that runs past its chunk (chunk % bm != 0) would add zeros
   // to the next chunk's rows: it takes the per-element atomics instead.
+  if (!stagesDq()) {
+    emitDqAtomics(consumer, dqv, visit, qFirst, colLane);
+    return;
+  }
   if (g.chunk % g.bm != 0) {
     auto atomics = scf::IfOp::create(e.b, e.loc, straddles(qFirst),
                                      /*withElse=*/true);
@@ -849,12 +857,13 @@ void BackwardKernelBuilder::emitDqAtomics(Value consumer, ArrayRef<Value> dqv,
       qRowBase, visit.qChunk, g.chunk, [&](int64_t h, Value token) {
         Value rowOffset = e.tokenMajorOffset(batch64, g.localLen, token,
                                              g.heads, head64, g.headDim);
-        // One base pointer per row; the columns are immediate offsets.
+        // One base pointer per row; the columns are immediate offsets, two
+        // adjacent ones (8-byte aligned) per reduction.
         Value rowPtr = e.gep(dqAcc, e.f32Type(), e.add(rowOffset, colBase));
-        for (int64_t i = 0, n = dqv.size(); i < n; ++i)
+        for (int64_t i = 0, n = dqv.size(); i < n; i += 2)
           if (rowHalf(i) == h)
-            e.atomicAddF32(e.gep(rowPtr, e.f32Type(), e.i64(columnBase(i))),
-                           dqv[i]);
+            e.atomicAddF32x2(e.gep(rowPtr, e.f32Type(), e.i64(columnBase(i))),
+                             dqv[i], dqv[i + 1]);
       });
 }
 
