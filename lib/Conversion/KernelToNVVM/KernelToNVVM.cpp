@@ -12,6 +12,8 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/IR/Builders.h"
 
+#include <optional>
+
 namespace mlir::ringattn {
 #define GEN_PASS_DEF_CONVERTKERNELSTONVVM
 #include "ringattn/Conversion/Passes.h.inc"
@@ -21,6 +23,10 @@ using namespace mlir;
 using namespace mlir::ringattn;
 
 namespace {
+
+/// The most CTAs a grid's y dimension takes (the work items of a tiled
+/// kernel; the runtime launches heads along x).
+constexpr int64_t kMaxGridY = 65535;
 
 struct ConvertKernelsToNVVMPass
     : public ringattn::impl::ConvertKernelsToNVVMBase<ConvertKernelsToNVVMPass> {
@@ -35,18 +41,27 @@ struct ConvertKernelsToNVVMPass
         kernels.push_back(&op);
     if (kernels.empty())
       return;
-    // A tiling whose shared memory an sm_90 CTA cannot have would only fail
-    // at launch.
+    // A tiling whose shared memory an sm_90 CTA cannot have, or a grid
+    // taller than CUDA's 65535 along y, would only fail at launch.
     for (Operation *kernel : kernels) {
-      int64_t bytes = 0;
+      std::optional<hopper::ForwardLaunch> launch;
       if (auto op = dyn_cast<rakernel::ForwardOp>(kernel))
-        bytes = hopper::forwardLaunch(hopper::ForwardKernelSpec::fromOp(op))
-                    .sharedBytes;
+        launch = hopper::forwardLaunch(hopper::ForwardKernelSpec::fromOp(op));
       else if (auto op = dyn_cast<rakernel::BackwardOp>(kernel))
-        bytes = hopper::backwardLaunch(hopper::BackwardKernelSpec::fromOp(op))
-                    .sharedBytes;
+        launch = hopper::backwardLaunch(hopper::BackwardKernelSpec::fromOp(op));
       else if (auto op = dyn_cast<rakernel::BackwardDqOp>(kernel))
-        bytes = hopper::dqLaunch(hopper::DqKernelSpec::fromOp(op)).sharedBytes;
+        launch = hopper::dqLaunch(hopper::DqKernelSpec::fromOp(op));
+      if (!launch)
+        continue;
+      if (launch->gridX > kMaxGridY) {
+        kernel->emitError() << "the kernel needs " << launch->gridX
+                            << " CTAs per head and sequence, more than the "
+                            << kMaxGridY
+                            << " a grid's y can launch: fewer tokens per rank "
+                               "(a larger cp)";
+        return signalPassFailure();
+      }
+      int64_t bytes = launch->sharedBytes;
       if (bytes > hopper::kMaxSharedBytes) {
         kernel->emitError() << "the kernel's tiles need " << bytes
                             << " bytes of shared memory, more than the "

@@ -784,7 +784,8 @@ void BackwardKernelBuilder::emitDqReduce(Value consumer, Value dq,
                                          Value colLane) {
   SmallVector<Value> dqv = e.unpack(dq);
   // A query tile that runs past its chunk (chunk % bm != 0) would add zeros
-  // to the next chunk's rows: it takes the per-element atomics instead.
+  // to the next chunk's rows: it takes the per-element atomics instead
+  // (every tile where chunk < bm).
   if (!stagesDq()) {
     emitDqAtomics(consumer, dqv, visit, qFirst, colLane);
     return;

@@ -120,18 +120,21 @@ def RAKernel_ForwardOp : Op<RAKernel_Dialect, "forward", [Symbol]> {
 def RAKernel_BackwardOp : Op<RAKernel_Dialect, "backward", [Symbol]> {
   let summary = "a fused backward kernel of one ring step";
   let description = [{
-    For every K/V tile of the chunks in `pairs` (one CTA per tile, K/V head
-    and batch), visits every query tile the pairs pair with it, for every
-    query head of the K/V head's group, and computes dK and dV of the tile
-    (overwriting the step's fp32 partial; the K/V chunks in `zero` have no
-    pair and get zeros) and, unless `deterministic`, adds dQ to the rank's
-    fp32 accumulator (TMA reductions of staged query tiles; per-element
-    atomics for a tile that runs past its chunk). P is recomputed from the final LSE;
-    Delta = rowsum(dO * O) comes from the preprocess kernel. Tile: `m` K/V
-    rows per CTA, `n` query rows per streamed tile.
+    For every K/V tile of the chunks in `pairs`, visits every query tile the
+    pairs pair with it and computes dK and dV of the tile (the K/V chunks in
+    `zero` have no pair and get zeros). By default a CTA per tile, query head
+    and batch adds dQ to the rank's fp32 accumulator (TMA reductions of
+    staged query tiles; per-element atomics for a tile that runs past its
+    chunk) and its share of dK and dV to the step's fp32 partials (zeroed by
+    the launch). `deterministic`: a CTA per tile, K/V head and batch walks
+    the group's query heads, overwrites the partials and leaves dQ to a
+    `rakernel.backward_dq`. P is recomputed from the final LSE; Delta =
+    rowsum(dO * O) comes from the preprocess kernel. Tile: `m` K/V rows per
+    CTA, `n` query rows per streamed tile.
 
     Lowers to a kernel with parameters (tmaQ, tmaK, tmaV, tmadO, tmaLSE,
-    tmaDelta; dqAcc, dk, dv) and grid (work items, kv_heads, batch).
+    tmaDelta, tmadQ; dqAcc, dk, dv) and grid (kv_heads, work items, batch),
+    times heads / kv_heads along y unless deterministic.
 
     ```mlir
     rakernel.backward @bwd_0 config <cp = 2, seq = 8192, heads = 32,
