@@ -2,18 +2,21 @@
 //
 // The backward of one ring step, for Hopper (sm_90a), as LLVM + NVVM ops.
 //
-// The main kernel: one CTA per (K/V tile of 128 rows, K/V head, batch). A
-// producer warpgroup loads the K and V tile once and, per query tile of 64
-// rows (for every query head of the K/V head's group), Q, dO, LSE and
-// Delta = rowsum(dO * O) with TMA. Two consumer warpgroups each own 64 K/V
-// rows and keep dK and dV in registers across all query tiles:
+// The main kernel: one CTA per (K/V tile of 128 rows, query head, batch),
+// issued query head by query head (deterministic: per K/V head, walking the
+// group's query heads). A producer warpgroup loads the K and V tile once
+// and, per query tile of 64 rows, Q, dO, LSE and Delta = rowsum(dO * O)
+// with TMA. Two consumer warpgroups each own 64 K/V rows and keep dK and dV
+// in registers across all query tiles:
 //   S^T = K Q^T, dP^T = V dO^T            (wgmma, operands in shared memory)
 //   P^T = 2^(S^T * scale * log2e - LSE * log2e), masked
 //   dV += P^T dO,  dS^T = P^T * (dP^T - Delta),  dK += dS^T Q
 //                                         (wgmma, P^T and dS^T in registers)
-// and, unless deterministic, dQ += dS K from dS^T staged in shared memory,
-// added to the rank's fp32 dQ accumulator with atomics. dK and dV (dK
-// scaled) overwrite the step's fp32 partial for the visiting shard; K/V
+// and, unless deterministic, dQ = dS K from dS^T in shared memory, staged in
+// fp32 and added to the rank's dQ accumulator by a writer warp's TMA
+// reductions (per-element atomics for a tile past its chunk's end). dK and
+// dV (dK scaled) of the query head are added to the step's fp32 partials
+// (zeroed by the launch); the deterministic kernel overwrites them. K/V
 // chunks without a pair get zeros.
 //
 // The dQ kernel (deterministic mode): one CTA per (query tile of 128 rows,

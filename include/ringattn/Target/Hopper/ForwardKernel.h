@@ -5,7 +5,9 @@
 // shared-memory stages with TMA, completing on mbarriers; consumer
 // warpgroups each own 64 query rows, compute S = Q K^T with wgmma from shared
 // memory, run the online softmax in registers (scale folded into exp2), and
-// accumulate O += P V with wgmma taking P from registers. One online softmax
+// accumulate O += P V with wgmma taking P from registers, pipelined by one
+// tile (tile j+1's S and tile j's P V in flight while tile j+1's softmax
+// runs; three K/V stages by default). One online softmax
 // spans all chunk pairs of the step; the epilogue merges the step's partial
 // into the fp32 accumulators (or writes the final O and LSE).
 //
