@@ -189,17 +189,17 @@ ringattn_launch_backward(ringattn_module *module, const ringattn_kernel *kernel,
   RINGATTN_TRY(encodeRowVectorMap(*d, maps[5], a.delta, a.batch, k.heads,
                                   k.q_len, k.q_rows, "delta"));
   float *dqAcc = a.dq_acc, *dk = a.dk, *dv = a.dv;
-  if (main && k.reads_accumulators) {
-    // The reducing kernel adds each query head's dK and dV to dk and dv.
-    size_t count = static_cast<size_t>(a.batch) * k.kv_len * k.kv_heads *
-                   k.head_dim;
-    for (float *partial : {dk, dv})
-      RINGATTN_TRY(checkCuda(
-          d->memsetD32Async(reinterpret_cast<CUdeviceptr>(partial), 0, count,
-                            static_cast<CUstream>(stream)),
-          "cuMemsetD32Async"));
-  }
   if (main) {
+    if (k.reads_accumulators) {
+      // The reducing kernel adds each query head's dK and dV to dk and dv.
+      size_t count = static_cast<size_t>(a.batch) * k.kv_len * k.kv_heads *
+                     k.head_dim;
+      for (float *partial : {dk, dv})
+        RINGATTN_TRY(checkCuda(
+            d->memsetD32Async(reinterpret_cast<CUdeviceptr>(partial), 0,
+                              count, static_cast<CUstream>(stream)),
+            "cuMemsetD32Async"));
+    }
     RINGATTN_TRY(encodeAccumulatorMap(*d, maps[6], a.dq_acc, a.batch, k.q_len,
                                       k.heads, k.head_dim, k.q_rows,
                                       "dq_acc"));

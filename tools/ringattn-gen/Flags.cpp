@@ -209,7 +209,7 @@ std::optional<Failure> ringattn_gen::checkOptions(const Options &options) {
       return fail((options.given.count("--ptxas") ? "--ptxas "
                                                   : "no ptxas at ") +
                   ptxasPath(options) +
-                  ": not an executable ptxas (CUDA 12.3 or newer; set "
+                  ": not an executable ptxas (CUDA 12.4 or newer; set "
                   "--ptxas or CUDA_HOME, or use --no-kernels)");
   } else if (options.given.count("--ptxas")) {
     return fail("--ptxas: kernels are off (--no-kernels)");

@@ -249,7 +249,7 @@ private:
     return e.gep(sharedPtr(base), e.b.getI8Type(), e.mul(stage, e.i32(stride)));
   }
 
-  void decode(Block &entry, LLVM::GlobalOp workItems);
+  void decode(Block &entry, LLVM::GlobalOp workItems, int64_t items);
   /// Per-iteration facts: query chunk, query tile, head, diagonal.
   struct Visit {
     Value qChunk, qTile, head, diagonal;
@@ -309,7 +309,7 @@ void BackwardKernelBuilder::build() {
   Block *entry = func.addEntryBlock(e.b);
   OpBuilder::InsertionGuard guard(e.b);
   e.b.setInsertionPointToStart(entry);
-  decode(*entry, workItems);
+  decode(*entry, workItems, packed.size());
 
   auto roles = scf::IfOp::create(e.b, e.loc, e.eq(warpgroup, e.i32(0)),
                                  /*withElse=*/true);
@@ -330,7 +330,8 @@ void BackwardKernelBuilder::build() {
   LLVM::ReturnOp::create(e.b, e.loc, ValueRange{});
 }
 
-void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems) {
+void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems,
+                                   int64_t items) {
   tmaQ = entry.getArgument(0);
   tmaK = entry.getArgument(1);
   tmaV = entry.getArgument(2);
@@ -363,7 +364,6 @@ void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems) {
     // group's heads as the CTAs drift apart (measured: the dQ reductions
     // missed the L2). dK and dV are reduced over the group in the epilogue.
     Value linear = e.add(e.mul(e.blockIdY(), e.i32(g.kvHeads)), e.blockIdX());
-    int64_t items = static_cast<int64_t>(backwardWorkItems(spec).size());
     itemIndex = e.remu(linear, e.i32(items));
     queryHead = e.divu(linear, e.i32(items));
     kvHead = e.divu(queryHead, e.i32(g.group));
