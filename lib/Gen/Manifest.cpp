@@ -336,7 +336,7 @@ std::string mlir::ringattn::renderManifest(const ManifestInputs &inputs) {
   Json manifest{
       {"format", "ringattn-manifest"},
       // 2: the main backward kernels take dq_acc's tensor map (runtime ABI 3).
-      {"version", 2},
+      {"version", 3},
       {"generator", "ringattn-gen"},
       {"command", inputs.command},
       {"conventions",

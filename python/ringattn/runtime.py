@@ -97,8 +97,10 @@ def load_library(path=None):
 
 
 # The manifest format this binding reads (lib/Gen/Manifest.cpp's "version").
-# Version 2: the main backward kernels take dq_acc's tensor map.
-MANIFEST_VERSION = 2
+# Version 2: the main backward kernels take dq_acc's tensor map. Version 3: a
+# main backward kernel with reads_accumulators adds into dk and dv (the
+# runtime's launch zeroes them).
+MANIFEST_VERSION = 3
 
 
 def read_manifest(path):

@@ -7,7 +7,7 @@
 // a second copy of the schedule logic. Byte sizes are per sequence: batch is a
 // run-time argument.
 //
-// Schema (format "ringattn-manifest", version 1), top level:
+// Schema (format "ringattn-manifest", version 3), top level:
 //   format, version, generator, command
 //   conventions       units and tensor layouts, in words
 //   config            cp, seq, heads, kv_heads, head_dim, dtype, layout,

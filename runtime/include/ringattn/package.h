@@ -22,8 +22,9 @@ extern "C" {
 #endif
 
 /* The package format this runtime reads (3: the main backward kernels take
- * dq_acc's tensor map). */
-#define RINGATTN_PACKAGE_ABI 3
+ * dq_acc's tensor map; 4: a main backward kernel that reads_accumulators
+ * adds into dk and dv, which the launch zeroes). */
+#define RINGATTN_PACKAGE_ABI 4
 
 typedef RINGATTN_ENUM(ringattn_op_kind) {
   RINGATTN_OP_SEND = 0,

@@ -55,7 +55,7 @@ with tempfile.TemporaryDirectory() as scratch:
     with open(os.path.join(old, "manifest.json")) as f:
         text = f.read()
     with open(os.path.join(old, "manifest.json"), "w") as f:
-        f.write(text.replace('"version": 2', '"version": 1', 1))
+        f.write(text.replace('"version": 3', '"version": 2', 1))
     print(error_of(lambda: RingPackage(old, library=library)).replace(scratch, "TMP"))
 print(error_of(lambda: RingPackage(os.path.join(first.directory, "missing"),
                                    library=library)).replace(first.directory, "DIR"))

@@ -243,7 +243,7 @@ def main():
     with open(args.manifest) as f:
         manifest = json.load(f)
     expect(manifest["format"] == "ringattn-manifest" and
-           manifest["version"] == 2, "format and version")
+           manifest["version"] == 3, "format and version")
     expect("per sequence" in manifest["conventions"]["sizes"],
            "sizes are said to be per sequence")
     check_kernels(manifest)
