@@ -6,7 +6,9 @@ and the forward + backward (forward, preprocess, the backward step kernel(s),
 finalize), timed with CUDA events (warm-up, then the median of many runs
 rotating over several input sets so that the L2 cache does not serve
 repeats), next to PyTorch SDPA's cuDNN and flash (FA2) backends on the same
-shapes in the same process (forward, and forward + autograd backward).
+shapes in the same process (forward, and forward + autograd backward). The
+three take turns run by run, so that the GPU's clock drift (temperature,
+power) over the benchmark falls on all of them alike.
 FLOPs: 4*S^2*D*Hq per sequence, halved for causal; forward + backward 3.5x.
 `--repeats` whole measurements; the median is reported. Prints a table and
 writes JSON.
@@ -38,23 +40,33 @@ KEYS = [f"{who}_{what}" for what in ("fwd", "fwdbwd")
 PRIME_CYCLES = 2_000_000
 
 
+def time_interleaved(cases, iters):
+    """Median milliseconds of each case's fn(inputs) over `iters` runs, the
+    cases taking turns run by run: the GPU's clocks drift with its
+    temperature and power over a benchmark, and every case sees the same
+    drift. cases: {key: (fn, input sets)}."""
+    for fn, sets in cases.values():
+        for i in range(3):
+            fn(sets[i % len(sets)])
+    torch.cuda.synchronize()
+    times = {key: [] for key in cases}
+    for i in range(iters):
+        for key, (fn, sets) in cases.items():
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            if PRIME_CYCLES:
+                torch.cuda._sleep(PRIME_CYCLES)
+            start.record()
+            fn(sets[i % len(sets)])
+            end.record()
+            end.synchronize()
+            times[key].append(start.elapsed_time(end))
+    return {key: statistics.median(t) for key, t in times.items()}
+
+
 def time_ms(fn, sets, iters):
     """Median milliseconds of fn(inputs) over `iters` runs."""
-    for i in range(3):
-        fn(sets[i % len(sets)])
-    torch.cuda.synchronize()
-    times = []
-    for i in range(iters):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        if PRIME_CYCLES:
-            torch.cuda._sleep(PRIME_CYCLES)
-        start.record()
-        fn(sets[i % len(sets)])
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
+    return time_interleaved({"": (fn, sets)}, iters)[""]
 
 
 def ours_tensors(gen, batch, sets_count):
@@ -79,12 +91,14 @@ def ours_tensors(gen, batch, sets_count):
     return sets, buffers
 
 
-def bench(directory, batch, iters, sets_count, backward):
-    gen = common.Generated(directory)
+def make_cases(gen, batch, sets_count):
+    """{"fwd": cases, "fwdbwd": cases} of a cp = 1 package, each case
+    {"ringattn" | "cudnn" | "flash": (fn, input sets)}: our launches, and
+    PyTorch SDPA on the same shapes (forward, and forward + autograd
+    backward)."""
     c = gen.config
     assert c["cp"] == 1, "attention_bench times single-GPU (cp = 1) packages"
     (_, fwd_kernel, _), = gen.forward_launches(0)
-    b, s, h, hkv, d = batch, c["seq"], c["heads"], c["kv_heads"], c["head_dim"]
     sets, buf = ours_tensors(gen, batch, sets_count)
     out, lse, delta, dq_acc, acc, grads = (
         buf.out, buf.lse, buf.delta, buf.dq_acc, buf.acc, buf.grads)
@@ -106,29 +120,44 @@ def bench(directory, batch, iters, sets_count, backward):
     sdpa_sets = [tuple(x.transpose(1, 2).detach().requires_grad_(i < 3)
                        for i, x in enumerate(t)) for t in sets]
 
-    def sdpa_fwd(t):
-        F.scaled_dot_product_attention(t[0], t[1], t[2], is_causal=c["causal"],
-                                       enable_gqa=True)
+    def sdpa(backend, backward):
+        def run(t):
+            with sdpa_kernel(backend):
+                if backward:
+                    for x in t[:3]:
+                        x.grad = None
+                o = F.scaled_dot_product_attention(t[0], t[1], t[2],
+                                                   is_causal=c["causal"],
+                                                   enable_gqa=True)
+                if backward:
+                    o.backward(t[3])
+        return run
 
-    def sdpa_fwdbwd(t):
-        for x in t[:3]:
-            x.grad = None
-        F.scaled_dot_product_attention(t[0], t[1], t[2], is_causal=c["causal"],
-                                       enable_gqa=True).backward(t[3])
+    cases = {}
+    for what, backward, ours in (("fwd", False, ours_fwd),
+                                 ("fwdbwd", True, ours_fwdbwd)):
+        cases[what] = {"ringattn": (ours, sets)}
+        for name, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION),
+                              ("flash", SDPBackend.FLASH_ATTENTION)):
+            cases[what][name] = (sdpa(backend, backward), sdpa_sets)
+    return cases
 
+
+def bench(directory, batch, iters, sets_count, backward):
+    gen = common.Generated(directory)
+    c = gen.config
+    b, s, h, hkv, d = batch, c["seq"], c["heads"], c["kv_heads"], c["head_dim"]
     flops = 4 * b * s * s * d * h * (0.5 if c["causal"] else 1.0)
     r = {"dir": os.path.basename(directory.rstrip("/")), "seq": s, "heads": h,
          "kv_heads": hkv, "head_dim": d, "causal": c["causal"], "batch": b,
          "flops_fwd": flops}
-    r["ringattn_fwd_ms"] = time_ms(ours_fwd, sets, iters)
-    if backward:
-        r["ringattn_fwdbwd_ms"] = time_ms(ours_fwdbwd, sets, iters)
-    for name, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION),
-                          ("flash", SDPBackend.FLASH_ATTENTION)):
-        with sdpa_kernel(backend):
-            r[f"{name}_fwd_ms"] = time_ms(sdpa_fwd, sdpa_sets, iters)
-            if backward:
-                r[f"{name}_fwdbwd_ms"] = time_ms(sdpa_fwdbwd, sdpa_sets, iters)
+    # Ours, cuDNN and FA2 take turns run by run (forward first, then
+    # forward + backward), so that the clocks' drift is shared.
+    for what, cases in make_cases(gen, batch, sets_count).items():
+        if what == "fwdbwd" and not backward:
+            continue
+        for name, ms in time_interleaved(cases, iters).items():
+            r[f"{name}_{what}_ms"] = ms
     gen.close()
     return r
 

@@ -47,6 +47,6 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
     --json "$out/attention-bench.json" 2>&1 | tee "$out/attention-bench.log" || status=1
 fi
 if [ -n "${KERNEL_TIMES:-}" ]; then
-  timeout 200 python3 bench/kernel_times.py $KERNEL_TIMES 2>&1 | tee "$out/kernel-times.log" || status=1
+  timeout 200 python3 bench/kernel_times.py --sequence $KERNEL_TIMES 2>&1 | tee "$out/kernel-times.log" || status=1
 fi
 exit $status

@@ -5,7 +5,10 @@ For each ringattn-gen output directory: each of our kernels timed alone
 (CUDA events, median over runs rotating 3 input sets: forward, preprocess,
 each backward step kernel and its dQ kernel, finalize), and cuDNN's forward
 + backward under torch.profiler, its kernels' mean durations by name. Tells
-which kernel a forward+backward ratio is lost in. Prints a table; --json.
+which kernel a forward+backward ratio is lost in. `--sequence` profiles our
+whole forward + backward back to back too, as cuDNN's is: each kernel's (and
+memset's) duration in the sequence and the span per run, so gaps between
+launches and clocks under sustained load show. Prints a table; --json.
 """
 
 import argparse
@@ -22,6 +25,50 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "GPU"))
 import common  # noqa: E402
 from attention_bench import ours_tensors, time_ms  # noqa: E402
+
+
+def profile(step, iters):
+    """Mean ms per run of each GPU activity of step() under torch.profiler
+    (back to back, after 3 warm-up runs), and the span per run: from the
+    first activity's start to the last one's end, over iters."""
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        for _ in range(iters):
+            step()
+        torch.cuda.synchronize()
+    total = collections.defaultdict(float)
+    first, last = float("inf"), 0.0
+    for event in prof.events():
+        if event.device_type == torch.autograd.DeviceType.CUDA:
+            total[event.name[:90]] += event.device_time / 1000.0
+            first = min(first, event.time_range.start)
+            last = max(last, event.time_range.end)
+    rows = {name: ms / iters for name, ms in total.items() if ms / iters > 0.01}
+    return rows, (last - first) / 1000.0 / iters
+
+
+def ours_sequence(directory, iters):
+    """Our forward + backward under the profiler, as cuDNN's is timed."""
+    gen = common.Generated(directory)
+    sets, buf = ours_tensors(gen, 1, 1)
+    q, k, v, g = sets[0]
+    (_, fwd, _), = gen.forward_launches(0)
+
+    def step():
+        gen.launch_forward(fwd, q, k, v, None, None, buf.out, buf.lse)
+        gen.preprocess(buf.out, g, buf.delta, buf.dq_acc)
+        for _, kernel, dq_kernel, _ in gen.backward_launches(0):
+            gen.launch_backward(kernel, q, k, v, g, buf.lse, buf.delta, buf.dq_acc,
+                                buf.acc[0], buf.acc[1])
+            if dq_kernel is not None:
+                gen.launch_backward(dq_kernel, q, k, v, g, buf.lse, buf.delta,
+                                    buf.dq_acc, None, None)
+        gen.finalize(buf.dq_acc, buf.acc[0], buf.acc[1], *buf.grads)
+    result = profile(step, iters)
+    gen.close()
+    return result
 
 
 def ours(directory, iters):
@@ -62,18 +109,7 @@ def cudnn(c, iters):
                 x.grad = None
             F.scaled_dot_product_attention(q, k, v, is_causal=c["causal"],
                                            enable_gqa=True).backward(g)
-        for _ in range(3):
-            step()
-        torch.cuda.synchronize()
-        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
-            for _ in range(iters):
-                step()
-            torch.cuda.synchronize()
-    total = collections.defaultdict(float)
-    for event in prof.events():
-        if event.device_type == torch.autograd.DeviceType.CUDA:
-            total[event.name[:90]] += event.device_time / 1000.0
-    return {name: ms / iters for name, ms in total.items() if ms / iters > 0.01}
+        return profile(step, iters)
 
 
 def main():
@@ -82,20 +118,32 @@ def main():
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--ours-only", action="store_true",
                         help="skip cuDNN (e.g. under a profiler of our own)")
+    parser.add_argument("--sequence", action="store_true",
+                        help="also profile our forward + backward back to back")
     parser.add_argument("--json")
     args = parser.parse_args()
     print(f"device: {torch.cuda.get_device_name()} (ms per kernel)")
     report = []
     for directory in args.dirs:
         c, rows = ours(directory, args.iters)
-        theirs = {} if args.ours_only else cudnn(c, args.iters)
+        theirs, theirs_span = ({}, 0.0) if args.ours_only else cudnn(c, args.iters)
         name = os.path.basename(directory.rstrip("/"))
-        print(f"{name}: ours {sum(rows.values()):.3f} ms, cuDNN {sum(theirs.values()):.3f} ms")
+        print(f"{name}: ours {sum(rows.values()):.3f} ms, cuDNN {sum(theirs.values()):.3f} ms"
+              f" (span per run {theirs_span:.3f} ms)")
         for key, ms in rows.items():
             print(f"  ours   {ms:8.3f}  {key}")
         for key, ms in sorted(theirs.items(), key=lambda kv: -kv[1]):
             print(f"  cuDNN  {ms:8.3f}  {key}")
-        report.append({"dir": name, "ours_ms": rows, "cudnn_ms": theirs})
+        entry = {"dir": name, "ours_ms": rows, "cudnn_ms": theirs,
+                 "cudnn_span_ms": theirs_span}
+        if args.sequence:
+            seq, span = ours_sequence(directory, args.iters)
+            print(f"  in sequence: ours {sum(seq.values()):.3f} ms of activities,"
+                  f" span per run {span:.3f} ms")
+            for key, ms in sorted(seq.items(), key=lambda kv: -kv[1]):
+                print(f"  ours*  {ms:8.3f}  {key}")
+            entry.update(ours_sequence_ms=seq, ours_span_ms=span)
+        report.append(entry)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": torch.cuda.get_device_name(), "rows": report}, f, indent=1)

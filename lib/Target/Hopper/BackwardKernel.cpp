@@ -1313,7 +1313,8 @@ mlir::ringattn::hopper::elementwiseLaunch(const AttentionConfig &config,
   int64_t items = 0;
   switch (kind) {
   case ElementwiseKind::preprocess:
-    items = localLength(config) * config.heads;
+    // A thread per 8 elements of a (token, head) row.
+    items = localLength(config) * config.heads * (config.headDim / 8);
     break;
   case ElementwiseKind::accumulate:
     items = kvElements(config) / 4;
@@ -1348,32 +1349,43 @@ void mlir::ringattn::hopper::buildElementwiseKernel(
 
   switch (kind) {
   case ElementwiseKind::preprocess: {
-    // Delta[b, h, t] = sum_d dO * O; the dQ accumulator row zeroed.
+    // Delta[b, h, t] = sum_d dO * O; the dQ accumulator row zeroed. The
+    // headDim / 8 threads of a row (aligned lanes of one warp) each take 8
+    // consecutive elements, so a warp's loads and stores are contiguous, and
+    // sum their products with butterfly shuffles. A thread past the end
+    // reads row 0 instead (the shuffles need the whole warp) and stores
+    // nothing.
     Value out = entry->getArgument(0), dout = entry->getArgument(1);
     Value delta = entry->getArgument(2), dqAcc = entry->getArgument(3);
-    auto valid = scf::IfOp::create(
-        e.b, loc, e.ult(index, e.i32(localLen * config.heads)));
-    e.b.setInsertionPointToStart(&valid.getThenRegion().front());
-    Value token = e.zext64(e.divu(index, e.i32(config.heads)));
-    Value head = e.zext64(e.remu(index, e.i32(config.heads)));
-    Value base =
-        e.tokenMajorOffset(batch64, localLen, token, config.heads, head, d);
+    int64_t lanesPerRow = d / 8;
+    int64_t rows = localLen * config.heads;
+    Value valid = e.ult(index, e.i32(rows * lanesPerRow));
+    Value slot = e.select(valid, index, e.i32(0));
+    Value offset = e.add(e.mul(batch64, e.i64(rows * d)),
+                         e.mul(e.zext64(slot), e.i64(8)));
     auto vec8 = VectorType::get({8}, half);
     auto vec8f = VectorType::get({8}, e.f32Type());
+    Value o = LLVM::FPExtOp::create(e.b, loc, vec8f,
+                                    e.load(vec8, e.gep(out, half, offset)));
+    Value g = LLVM::FPExtOp::create(e.b, loc, vec8f,
+                                    e.load(vec8, e.gep(dout, half, offset)));
     Value sum = e.f32(0.0);
+    for (int64_t k = 0; k < 8; ++k)
+      sum = e.fma(LLVM::ExtractElementOp::create(e.b, loc, o, e.i32(k)),
+                  LLVM::ExtractElementOp::create(e.b, loc, g, e.i32(k)), sum);
+    for (int64_t mask = 1; mask < lanesPerRow; mask *= 2)
+      sum = e.fadd(sum, e.shuffleXor(sum, mask));
+    auto store = scf::IfOp::create(e.b, loc, valid);
+    e.b.setInsertionPointToStart(&store.getThenRegion().front());
     Value zero4 = LLVM::ZeroOp::create(e.b, loc, vec4);
-    for (int64_t c = 0; c < d; c += 8) {
-      Value offset = e.add(base, e.i64(c));
-      Value o = LLVM::FPExtOp::create(e.b, loc, vec8f,
-                                      e.load(vec8, e.gep(out, half, offset)));
-      Value g = LLVM::FPExtOp::create(e.b, loc, vec8f,
-                                      e.load(vec8, e.gep(dout, half, offset)));
-      for (int64_t k = 0; k < 8; ++k)
-        sum = e.fma(LLVM::ExtractElementOp::create(e.b, loc, o, e.i32(k)),
-                    LLVM::ExtractElementOp::create(e.b, loc, g, e.i32(k)), sum);
-      e.store(zero4, e.gep(dqAcc, e.f32Type(), offset));
-      e.store(zero4, e.gep(dqAcc, e.f32Type(), e.add(offset, e.i64(4))));
-    }
+    e.store(zero4, e.gep(dqAcc, e.f32Type(), offset));
+    e.store(zero4, e.gep(dqAcc, e.f32Type(), e.add(offset, e.i64(4))));
+    Value row = e.divu(slot, e.i32(lanesPerRow));
+    auto leader = scf::IfOp::create(
+        e.b, loc, e.eq(e.remu(slot, e.i32(lanesPerRow)), e.i32(0)));
+    e.b.setInsertionPointToStart(&leader.getThenRegion().front());
+    Value token = e.zext64(e.divu(row, e.i32(config.heads)));
+    Value head = e.zext64(e.remu(row, e.i32(config.heads)));
     Value deltaIndex =
         e.rowVectorOffset(batch64, config.heads, head, localLen, token);
     e.store(sum, e.gep(delta, e.f32Type(), deltaIndex));
