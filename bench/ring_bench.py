@@ -5,9 +5,11 @@ For each ring package (cp = number of processes, causal, batch 1) it times
 forward and forward+backward through the runtime (ringattn_context) with the
 NCCL transfers on, and the same programs with the transfers disabled; for
 each single-GPU package (cp = 1, the same total S) it times our kernels on one
-GPU. Per iteration: a barrier, CUDA events around one call on every rank, the
-slowest rank's time; the median over --iters iterations, the median over
---repeats repeats. Reports per-GPU TFLOP/s (causal FLOPs 4*H*S^2*D/2 per
+GPU. Per iteration: a barrier, a sleeping kernel that holds the stream while the
+call's work is queued behind it (GPU time, not the host's launch latency, as
+in attention_bench.py; --unprimed times from an idle stream), CUDA events
+around one call on every rank, the slowest rank's time; the median over
+--iters iterations, the median over --repeats repeats. Reports per-GPU TFLOP/s (causal FLOPs 4*H*S^2*D/2 per
 forward, 3.5x for forward+backward, divided by cp), overlap efficiency (no
 transfers / ring time) and retention (ring per-GPU TFLOP/s / single-GPU
 TFLOP/s at the same S). With --timeline PKG, also records one forward and one
@@ -55,12 +57,18 @@ def calls(context, t, stream):
     return fwd, fwdbwd
 
 
+# Cycles of the sleeping kernel ahead of a per-call measurement (0: none).
+PRIME_CYCLES = 2_000_000
+
+
 def timed_ms(fn, world, calls):
     """Milliseconds of `calls` calls of fn issued back to back after a
-    barrier, on the slowest rank."""
+    barrier, on the slowest rank; a single call behind a sleeping kernel."""
     if world > 1:
         dist.barrier()
     torch.cuda.synchronize()
+    if calls == 1 and PRIME_CYCLES:
+        torch.cuda._sleep(PRIME_CYCLES)
     start = torch.cuda.Event(enable_timing=True)
     end = torch.cuda.Event(enable_timing=True)
     start.record()
@@ -111,7 +119,12 @@ def main():
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="write the results here (rank 0)")
+    parser.add_argument("--unprimed", action="store_true",
+                        help="time single calls from an idle stream")
     args = parser.parse_args()
+    global PRIME_CYCLES
+    if args.unprimed:
+        PRIME_CYCLES = 0
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     torch.cuda.set_device(rank)
@@ -122,6 +135,7 @@ def main():
     say = (lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None)
     say(f"{world} x {torch.cuda.get_device_name()}")
     results = {"device": torch.cuda.get_device_name(), "world": world,
+               "primed": PRIME_CYCLES > 0,
                "ring": [], "single": [], "timeline": None}
 
     for directory in args.ring:
