@@ -178,8 +178,12 @@ struct LowerScheduleToKernelsPass
     MLIRContext *context = &getContext();
     AttentionConfig config = schedule.getAttentionConfig();
     // The main kernel owns 128 K/V rows (two consumer warpgroups) and
-    // streams 64-row query tiles; the dQ kernel the other way around.
-    auto mainTile = rakernel::TileAttr::get(context, 128, 64, 2, 2);
+    // streams 64-row query tiles; the dQ kernel the other way around. At
+    // head_dim 64 the main kernel is software-pipelined by a query tile,
+    // which takes a third stage (the next tile's operands arrive while the
+    // current tile's are in use).
+    auto mainTile = rakernel::TileAttr::get(
+        context, 128, 64, /*stages=*/config.headDim <= 64 ? 3 : 2, 2);
     auto dqTile = rakernel::TileAttr::get(context, 128, 64, 2, 2);
     for (RankOp rank : schedule.getRanks()) {
       int64_t localChunks = chunksOfRank(config, rank.getRank()).size();

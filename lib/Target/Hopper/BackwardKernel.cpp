@@ -260,6 +260,42 @@ private:
   /// consumer's staged dQ box into the accumulator.
   void emitDqWriter();
   void emitConsumer();
+  /// The consumer's loop over its query tiles, one at a time: the tile's
+  /// gradients between its scores and its dQ, dV, dK products. Returns the
+  /// final dK, dV.
+  std::pair<Value, Value> emitLoop(Value zero);
+  /// The loop software-pipelined by one tile: tile it+1's scores issued
+  /// ahead of tile it's dQ, dV, dK and its gradients computed while they
+  /// run (needs a third stage: tile it+1's operands arrive while tile it's
+  /// are in use).
+  std::pair<Value, Value> emitPipelinedLoop(Value zero);
+  /// Live registers of the pipelined loop: dK and dV (head_dim each), S^T
+  /// and dP^T (32 each), dQ (head_dim / 4), two P^T and one dS^T (16 each):
+  /// 192 at head_dim 64 fit the consumers' 232; 272 at 128 do not.
+  bool pipelined() const { return g.headDim <= 64 && g.stages >= 3; }
+  /// This warpgroup's shared-memory operand `which`: its K rows (0), V rows
+  /// (1), dQ columns of K (2).
+  Value operandAddress(int64_t which);
+  Value stageBase(Value it);
+  Value dsBuffer(Value it);
+  /// Waits for query tile `it`'s stage and issues S^T = K Q^T and
+  /// dP^T = V dO^T (one wgmma group).
+  std::pair<Value, Value> issueScores(Value it);
+  /// P^T and dS^T of a query tile, packed in 16-bit pairs.
+  struct Gradients {
+    SmallVector<Value> p, ds;
+  };
+  Gradients emitGradients(Value s, Value dp, const Visit &visit, Value it);
+  /// Stores dS^T into iteration `it`'s buffer, visible to the tensor cores.
+  void storeDs(ArrayRef<Value> ds, Value it);
+  /// The consumers' meeting once dS^T is stored.
+  void meet();
+  /// Issues this warpgroup's dQ columns = dS K (one group).
+  Value issueDq(Value it);
+  /// Issues dV += P^T dO and dK += dS^T Q (one group).
+  std::pair<Value, Value> issueDvDk(Value dk, Value dv, ArrayRef<Value> p,
+                                    Value it);
+  void releaseStage(Value it);
   /// Whether dQ tiles are staged for the writer warp's reductions: not
   /// where every query tile runs past its chunk (chunk < bm).
   bool stagesDq() const { return !spec.deterministic && g.chunk >= g.bm; }
@@ -268,13 +304,11 @@ private:
     return e.ugt(e.add(qFirst, e.i32(g.bm)), e.i32(g.chunk));
   }
   /// Adds this warpgroup's dQ columns of a query tile to the accumulator.
-  void emitDqReduce(Value consumer, Value dq, const Visit &visit, Value qFirst,
-                    Value colLane);
+  void emitDqReduce(Value dq, const Visit &visit);
   /// Stages the warpgroup's dQ columns for the writer warp.
-  void emitDqStage(Value consumer, ArrayRef<Value> dqv, Value colLane);
-  void emitDqAtomics(Value consumer, ArrayRef<Value> dqv, const Visit &visit,
-                     Value qFirst, Value colLane);
-  void emitEpilogue(Value consumer, Value dk, Value dv);
+  void emitDqStage(ArrayRef<Value> dqv);
+  void emitDqAtomics(ArrayRef<Value> dqv, const Visit &visit);
+  void emitEpilogue(Value dk, Value dv);
 
   KernelEmitter e;
   const BackwardKernelSpec &spec;
@@ -286,6 +320,9 @@ private:
   Value kvChunk, kvTile, kvHead, batch;
   /// The reducing kernel's query head (one per CTA).
   Value queryHead;
+  /// A consumer thread's warpgroup (0 or 1), K/V row of its first fragment
+  /// row within the tile, and first fragment column.
+  Value consumer, rowInTile, colLane;
   // Segments of this CTA's K/V chunk: query chunk, diagonal, first tile and
   // count for this K/V tile; and the visits per query head.
   // The segment fields are decoded once into shared memory and reloaded per
@@ -552,242 +589,327 @@ void BackwardKernelBuilder::emitDqWriter() {
 }
 
 void BackwardKernelBuilder::emitConsumer() {
-  Value consumer = e.sub(warpgroup, e.i32(1));
-  auto accType = e.f32Struct(g.headDim / 2);   // dK, dV: m64 x head_dim
-  auto tileType = e.f32Struct(g.bm / 2);       // S^T, dP^T: m64 x bm
-  int64_t dqN = g.headDim / 2;                 // dQ columns per warpgroup
-  auto dqType = e.f32Struct(dqN / 2);
-  Value scaleLog2 = e.f32(g.scaleLog2);
-  Value log2e = e.f32(M_LOG2E);
-  Value negInf = e.f32(-INFINITY);
-
-  auto waitKv = scf::IfOp::create(e.b, e.loc, e.ugt(total, e.i32(0)));
+  consumer = e.sub(warpgroup, e.i32(1));
+  rowInTile = e.add(e.mul(consumer, e.i32(64)),
+                    e.add(e.mul(warpInGroup, e.i32(16)), e.shr(lane, e.i32(2))));
+  colLane = e.mul(e.band(lane, e.i32(3)), e.i32(2));
+  auto accType = e.f32Struct(g.headDim / 2); // dK, dV: m64 x head_dim
+  auto active = scf::IfOp::create(e.b, e.loc, TypeRange{accType, accType},
+                                  e.ugt(total, e.i32(0)), /*withElse=*/true);
   {
     OpBuilder::InsertionGuard inner(e.b);
-    e.b.setInsertionPointToStart(&waitKv.getThenRegion().front());
+    e.b.setInsertionPointToStart(&active.getThenRegion().front());
     e.mbarrierWait(sharedPtr(g.kvFullBarrier()), e.i32(0));
+    auto [dk, dv] = pipelined() ? emitPipelinedLoop(e.zeros(accType))
+                                : emitLoop(e.zeros(accType));
+    scf::YieldOp::create(e.b, e.loc, ValueRange{dk, dv});
+    e.b.setInsertionPointToStart(&active.getElseRegion().front());
+    scf::YieldOp::create(e.b, e.loc,
+                         ValueRange{e.zeros(accType), e.zeros(accType)});
   }
-  Value rows64 = e.mul(consumer, e.i32(64 * 128));
-  // The operand addresses of this warpgroup, reloaded where used (see
-  // segmentField): its K rows, V rows and dQ columns of K.
-  auto operandAddress = [&](int64_t which) {
-    Value index = e.add(e.mul(consumer, e.i32(3)), e.i32(kOperandAddresses + which));
-    return LLVM::LoadOp::create(
-        e.b, e.loc, e.i32Type(),
-        e.gep(sharedPtr(g.segmentTableOffset), e.i32Type(), index),
-        /*alignment=*/4, /*isVolatile=*/true);
-  };
+  emitEpilogue(active.getResult(0), active.getResult(1));
+}
 
-  // Rows (K/V, within the chunk) of this thread's two fragment rows.
-  Value rowInTile = e.add(e.mul(consumer, e.i32(64)),
-                          e.add(e.mul(warpInGroup, e.i32(16)),
-                                e.shr(lane, e.i32(2))));
-  Value kvRowBase = e.add(e.mul(kvTile, e.i32(g.bn)), rowInTile);
-  Value kvRows[2] = {kvRowBase, e.add(kvRowBase, e.i32(8))};
-  Value colLane = e.mul(e.band(lane, e.i32(3)), e.i32(2));
+std::pair<Value, Value> BackwardKernelBuilder::emitLoop(Value zero) {
+  auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), total, e.i32(1),
+                                 ValueRange{zero, zero});
+  OpBuilder::InsertionGuard inner(e.b);
+  e.b.setInsertionPointToStart(loop.getBody());
+  Value it = loop.getInductionVar();
+  Value dk = loop.getRegionIterArgs()[0];
+  Value dv = loop.getRegionIterArgs()[1];
+  Visit visit = visitOf(it);
+  auto [s, dp] = issueScores(it);
+  SmallVector<Value> scores = createWgmmaWaitTied(e.b, e.loc, 0, {s, dp});
+  Gradients grads = emitGradients(scores[0], scores[1], visit, it);
+  storeDs(grads.ds, it);
+  meet();
+  // dQ first, so that its reduction overlaps dV and dK.
+  Value dq = spec.deterministic ? Value() : issueDq(it);
+  std::tie(dk, dv) = issueDvDk(dk, dv, grads.p, it);
+  if (dq)
+    emitDqReduce(createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0], visit);
+  NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
+  releaseStage(it);
+  scf::YieldOp::create(e.b, e.loc, ValueRange{dk, dv});
+  return {loop.getResult(0), loop.getResult(1)};
+}
 
-  SmallVector<Value> init = {e.zeros(accType), e.zeros(accType)};
-  auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), total, e.i32(1), init);
+std::pair<Value, Value> BackwardKernelBuilder::emitPipelinedLoop(Value zero) {
+  // Tile 0's gradients, then per iteration: S^T and dP^T of tile it+1 issued
+  // ahead of tile it's dQ, dV and dK, and tile it+1's gradients computed
+  // while those three run on the tensor cores.
+  Value first = e.i32(0);
+  auto [s0, dp0] = issueScores(first);
+  SmallVector<Value> scores0 = createWgmmaWaitTied(e.b, e.loc, 0, {s0, dp0});
+  Gradients grads0 = emitGradients(scores0[0], scores0[1], visitOf(first), first);
+  storeDs(grads0.ds, first);
+  meet();
+
+  SmallVector<Value> init = {zero, zero};
+  llvm::append_range(init, grads0.p);
+  auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), e.sub(total, e.i32(1)),
+                                 e.i32(1), init);
   {
     OpBuilder::InsertionGuard inner(e.b);
     e.b.setInsertionPointToStart(loop.getBody());
     Value it = loop.getInductionVar();
-    Value dk = loop.getRegionIterArgs()[0];
-    Value dv = loop.getRegionIterArgs()[1];
-    Value stage = e.remu(it, e.i32(g.stages));
-    Value phase = e.band(e.divu(it, e.i32(g.stages)), e.i32(1));
-    Visit visit = visitOf(it);
-    e.mbarrierWait(stagePtr(g.qFullBarrier(), stage, 8), phase);
-    Value base = stagePtr(g.stageOffset, stage, g.stageBytes);
-    Value qAddr = e.sharedAddress(base);
-    Value doAddr = e.add(qAddr, e.i32(g.qTileBytes));
-    Value qDescK = e.wgmmaDescriptor(qAddr, 16, 1024);
-    Value doDescK = e.wgmmaDescriptor(doAddr, 16, 1024);
-
-    // S^T = K Q^T and dP^T = V dO^T, two groups in flight.
-    Value kDesc = e.wgmmaDescriptor(operandAddress(0), 16, 1024);
-    Value vDesc = e.wgmmaDescriptor(operandAddress(1), 16, 1024);
-    e.wgmmaFence();
-    Value s = LLVM::UndefOp::create(e.b, e.loc, tileType);
-    Value dp = LLVM::UndefOp::create(e.b, e.loc, tileType);
-    for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
-      int64_t box = kk / 4, inBox = (kk % 4) * 32;
-      s = e.wgmmaShared(s, e.advanceDescriptor(kDesc, box * g.bn * 128 + inBox),
-                        e.advanceDescriptor(qDescK, box * g.bm * 128 + inBox),
-                        g.bm, bf16, kk == 0, false, false);
+    Value next = e.add(it, e.i32(1));
+    ValueRange args = loop.getRegionIterArgs();
+    Value dk = args[0], dv = args[1];
+    SmallVector<Value> p(args.begin() + 2, args.end());
+    auto [s, dp] = issueScores(next);
+    Value dq = spec.deterministic ? Value() : issueDq(it);
+    std::tie(dk, dv) = issueDvDk(dk, dv, p, it);
+    // Groups in flight, oldest first: scores(it+1), [dQ(it)], dV+dK(it).
+    SmallVector<Value> scores =
+        createWgmmaWaitTied(e.b, e.loc, dq ? 2 : 1, {s, dp});
+    Gradients grads = emitGradients(scores[0], scores[1], visitOf(next), next);
+    // dS^T buffer (it+1)&1 was last read by tile it-1's dQ and dK, which
+    // both warpgroups waited for before the previous meeting.
+    storeDs(grads.ds, next);
+    if (dq) {
+      Visit visit = visitOf(it);
+      emitDqReduce(createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0], visit);
     }
-    e.wgmmaCommit();
-    for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
-      int64_t box = kk / 4, inBox = (kk % 4) * 32;
-      dp = e.wgmmaShared(dp,
-                         e.advanceDescriptor(vDesc, box * g.bn * 128 + inBox),
-                         e.advanceDescriptor(doDescK, box * g.bm * 128 + inBox),
-                         g.bm, bf16, kk == 0, false, false);
-    }
-    e.wgmmaCommit();
-    {
-      SmallVector<Value> waited = createWgmmaWaitTied(e.b, e.loc, 0, {s, dp});
-      s = waited[0];
-      dp = waited[1];
-    }
-
-    // Mask entries above the diagonal or past the chunk (K/V rows or query
-    // columns), as -inf so that P is exactly 0 there.
-    Value qFirst = e.mul(visit.qTile, e.i32(g.bm));
-    Value wgLastRow = e.add(e.mul(kvTile, e.i32(g.bn)),
-                            e.add(e.mul(consumer, e.i32(64)), e.i32(63)));
-    Value needsMask = e.ugt(e.add(wgLastRow, e.i32(1)), e.i32(g.chunk));
-    needsMask = arith::OrIOp::create(
-        e.b, e.loc, needsMask, e.ugt(e.add(qFirst, e.i32(g.bm)), e.i32(g.chunk)));
-    needsMask = arith::OrIOp::create(
-        e.b, e.loc, needsMask,
-        arith::AndIOp::create(e.b, e.loc, visit.diagonal,
-                              e.ugt(wgLastRow, qFirst)));
-    auto maskIf = scf::IfOp::create(e.b, e.loc, TypeRange{tileType}, needsMask,
-                                    /*withElse=*/true);
-    {
-      OpBuilder::InsertionGuard maskGuard(e.b);
-      e.b.setInsertionPointToStart(&maskIf.getThenRegion().front());
-      SmallVector<Value> values = e.unpack(s);
-      Value colBase = e.add(qFirst, colLane);
-      for (int64_t i = 0, n = values.size(); i < n; ++i) {
-        Value col = e.add(colBase, e.i32(columnBase(i)));
-        Value row = kvRows[rowHalf(i)];
-        Value masked = arith::OrIOp::create(
-            e.b, e.loc, e.uge(col, e.i32(g.chunk)), e.uge(row, e.i32(g.chunk)));
-        masked = arith::OrIOp::create(
-            e.b, e.loc, masked,
-            arith::AndIOp::create(e.b, e.loc, visit.diagonal, e.ugt(row, col)));
-        values[i] = e.select(masked, negInf, values[i]);
-      }
-      scf::YieldOp::create(e.b, e.loc, e.pack(tileType, values));
-      e.b.setInsertionPointToStart(&maskIf.getElseRegion().front());
-      scf::YieldOp::create(e.b, e.loc, s);
-    }
-    SmallVector<Value> sv = e.unpack(maskIf.getResult(0));
-
-    // P^T = 2^(S^T scale log2e - LSE log2e) and dS^T = P^T (dP^T - Delta),
-    // packed as they are made (LSE and Delta of this thread's 16 query
-    // columns; a few registers live at a time).
-    Value qRow = e.add(e.mul(visit.qChunk, e.i32(g.chunk)),
-                       e.mul(visit.qTile, e.i32(g.bm)));
-    Value shift =
-        rowVectorSpan(e, g.heads, g.localLen, batch, visit.head, qRow).shift;
-    Value lsePtr = e.gep(e.gepBytes(base, 2 * g.qTileBytes), e.f32Type(), shift);
-    Value deltaPtr = e.gep(e.gepBytes(base, 2 * g.qTileBytes + g.vectorStride),
-                           e.f32Type(), shift);
-    SmallVector<Value> dpv = e.unpack(dp);
-    SmallVector<Value> pPacked, dsPacked;
-    for (int64_t k = 0; k < g.bm / 8; ++k) {
-      // Scalar loads: the shift leaves a pair of rows 4-byte aligned only.
-      Value lse[2], del[2];
-      for (int64_t t = 0; t < 2; ++t) {
-        Value index = e.add(colLane, e.i32(8 * k + t));
-        lse[t] = e.load(e.f32Type(), e.gep(lsePtr, e.f32Type(), index));
-        del[t] = e.load(e.f32Type(), e.gep(deltaPtr, e.f32Type(), index));
-      }
-      // Elements 4k .. 4k+3: columns (8k + c, 8k + c + 1) of both rows.
-      for (int64_t h = 0; h < 2; ++h) {
-        Value p[2], ds[2];
-        for (int64_t t = 0; t < 2; ++t) {
-          int64_t i = 4 * k + 2 * h + t;
-          Value l2 = e.fmul(lse[t], log2e);
-          Value d = del[t];
-          p[t] = e.exp2(e.fma(sv[i], scaleLog2,
-                              arith::NegFOp::create(e.b, e.loc, l2)));
-          ds[t] = e.fmul(p[t], e.fsub(dpv[i], d));
-        }
-        pPacked.push_back(e.packHalves(p[0], p[1], bf16));
-        dsPacked.push_back(e.packHalves(ds[0], ds[1], bf16));
-      }
-    }
-
-    // dS^T to shared memory (128B-swizzled [K/V row][query column]): the
-    // A operand of dK (this warpgroup's rows) and of dQ (both halves).
-    Value dsBuffer = stagePtr(g.dsOffset, e.band(it, e.i32(1)), g.dsBytes);
-    Value swizzleRow = e.shr(lane, e.i32(2));
-    Value inChunk = e.mul(e.band(lane, e.i32(3)), e.i32(4));
-    for (int64_t k = 0, n = dsPacked.size(); k < n; ++k) {
-      int64_t i = 2 * k;
-      Value row = e.add(rowInTile, e.i32(8 * rowHalf(i)));
-      Value chunk16 = e.bxor(e.i32(i >> 2), swizzleRow);
-      Value offset = e.add(e.add(e.mul(row, e.i32(128)),
-                                 e.mul(chunk16, e.i32(16))),
-                           inChunk);
-      e.store(dsPacked[k], e.gep(dsBuffer, e.b.getI8Type(), offset));
-    }
-    e.fenceProxyAsyncShared();
-    // dQ reads both warpgroups' rows: all 256 consumer threads meet; dK only
-    // this warpgroup's.
-    if (spec.deterministic)
-      e.namedBarrier(e.add(consumer, e.i32(kConsumerBarrier + 1)), 128);
-    else
-      e.namedBarrier(e.i32(kConsumerBarrier), 256);
-    Value dsAddr = e.sharedAddress(dsBuffer);
-
-    // dQ[:, columns of this warpgroup] = dS K (both operands MN-major) first,
-    // so that its atomic adds overlap dV and dK.
-    Value dq;
-    if (!spec.deterministic) {
-      Value dsDesc = e.wgmmaDescriptor(dsAddr, g.bm * 128, 1024);
-      Value kDqDesc = e.wgmmaDescriptor(operandAddress(2), g.bn * 128, 1024);
-      dq = LLVM::UndefOp::create(e.b, e.loc, dqType);
-      e.wgmmaFence();
-      for (int64_t kk = 0; kk < g.bn / 16; ++kk)
-        dq = e.wgmmaShared(dq, e.advanceDescriptor(dsDesc, kk * 2048),
-                           e.advanceDescriptor(kDqDesc, kk * 2048), dqN, bf16,
-                           kk == 0, /*transposeA=*/true, /*transposeB=*/true);
-      e.wgmmaCommit();
-    }
-
-    // dV += P^T dO (P^T from registers, dO the MN-major B operand) and
-    // dK += dS^T Q (dS^T of this warpgroup's rows from shared memory,
-    // K-major; Q MN-major), one group.
-    MmaInputType inputType = bf16 ? MmaInputType::bf16 : MmaInputType::f16;
-    Value doDescMN = e.wgmmaDescriptor(doAddr, g.bm * 128, 1024);
-    Value qDescMN = e.wgmmaDescriptor(qAddr, g.bm * 128, 1024);
-    Value one = e.i32(1);
-    Value dsRowsDesc = e.wgmmaDescriptor(e.add(dsAddr, rows64), 16, 1024);
-    e.wgmmaFence();
-    for (int64_t kk = 0; kk < g.bm / 16; ++kk)
-      dv = createWgmmaRegisterA(e.b, e.loc, dv,
-                                ArrayRef<Value>(pPacked).slice(4 * kk, 4),
-                                e.advanceDescriptor(doDescMN, kk * 2048), one,
-                                g.headDim, inputType, /*transposeB=*/true);
-    for (int64_t kk = 0; kk < g.bm / 16; ++kk)
-      dk = e.wgmmaShared(dk, e.advanceDescriptor(dsRowsDesc, kk * 32),
-                         e.advanceDescriptor(qDescMN, kk * 2048), g.headDim,
-                         bf16, /*overwrite=*/false, /*transposeA=*/false,
-                         /*transposeB=*/true);
-    e.wgmmaCommit();
-
-    if (!spec.deterministic) {
-      // dQ is done (dV and dK may still run): add it to the accumulator.
-      dq = createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0];
-      emitDqReduce(consumer, dq, visit, qFirst, colLane);
-    }
-    // Everything reading this stage (dV, dK, dQ) is done: release it.
     NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
-    auto release = scf::IfOp::create(e.b, e.loc, e.eq(lane, e.i32(0)));
-    {
-      OpBuilder::InsertionGuard releaseGuard(e.b);
-      e.b.setInsertionPointToStart(&release.getThenRegion().front());
-      e.mbarrierArrive(stagePtr(g.emptyBarrier(), stage, 8));
-    }
-    scf::YieldOp::create(e.b, e.loc, ValueRange{dk, dv});
+    releaseStage(it);
+    meet();
+    SmallVector<Value> yield = {dk, dv};
+    llvm::append_range(yield, grads.p);
+    scf::YieldOp::create(e.b, e.loc, yield);
   }
-  emitEpilogue(consumer, loop.getResult(0), loop.getResult(1));
+
+  // The last tile's dQ, dV and dK.
+  Value last = e.sub(total, e.i32(1));
+  SmallVector<Value> p(loop.getResults().begin() + 2, loop.getResults().end());
+  Value dq = spec.deterministic ? Value() : issueDq(last);
+  auto [dk, dv] = issueDvDk(loop.getResult(0), loop.getResult(1), p, last);
+  if (dq) {
+    Visit visit = visitOf(last);
+    emitDqReduce(createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0], visit);
+  }
+  NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
+  releaseStage(last);
+  return {dk, dv};
 }
 
-void BackwardKernelBuilder::emitDqReduce(Value consumer, Value dq,
-                                         const Visit &visit, Value qFirst,
-                                         Value colLane) {
+Value BackwardKernelBuilder::operandAddress(int64_t which) {
+  // Reloaded where used (see segmentField): no registers held across loops.
+  Value index =
+      e.add(e.mul(consumer, e.i32(3)), e.i32(kOperandAddresses + which));
+  return LLVM::LoadOp::create(
+      e.b, e.loc, e.i32Type(),
+      e.gep(sharedPtr(g.segmentTableOffset), e.i32Type(), index),
+      /*alignment=*/4, /*isVolatile=*/true);
+}
+
+Value BackwardKernelBuilder::stageBase(Value it) {
+  return stagePtr(g.stageOffset, e.remu(it, e.i32(g.stages)), g.stageBytes);
+}
+
+std::pair<Value, Value> BackwardKernelBuilder::issueScores(Value it) {
+  Value stage = e.remu(it, e.i32(g.stages));
+  Value phase = e.band(e.divu(it, e.i32(g.stages)), e.i32(1));
+  e.mbarrierWait(stagePtr(g.qFullBarrier(), stage, 8), phase);
+  Value qAddr = e.sharedAddress(stageBase(it));
+  Value qDesc = e.wgmmaDescriptor(qAddr, 16, 1024);
+  Value doDesc = e.wgmmaDescriptor(e.add(qAddr, e.i32(g.qTileBytes)), 16, 1024);
+  Value kDesc = e.wgmmaDescriptor(operandAddress(0), 16, 1024);
+  Value vDesc = e.wgmmaDescriptor(operandAddress(1), 16, 1024);
+  auto tileType = e.f32Struct(g.bm / 2); // S^T, dP^T: m64 x bm
+  e.wgmmaFence();
+  Value s = LLVM::UndefOp::create(e.b, e.loc, tileType);
+  Value dp = LLVM::UndefOp::create(e.b, e.loc, tileType);
+  for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
+    int64_t box = kk / 4, inBox = (kk % 4) * 32;
+    s = e.wgmmaShared(s, e.advanceDescriptor(kDesc, box * g.bn * 128 + inBox),
+                      e.advanceDescriptor(qDesc, box * g.bm * 128 + inBox),
+                      g.bm, bf16, kk == 0, false, false);
+  }
+  for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
+    int64_t box = kk / 4, inBox = (kk % 4) * 32;
+    dp = e.wgmmaShared(dp, e.advanceDescriptor(vDesc, box * g.bn * 128 + inBox),
+                       e.advanceDescriptor(doDesc, box * g.bm * 128 + inBox),
+                       g.bm, bf16, kk == 0, false, false);
+  }
+  e.wgmmaCommit();
+  return {s, dp};
+}
+
+BackwardKernelBuilder::Gradients
+BackwardKernelBuilder::emitGradients(Value s, Value dp, const Visit &visit,
+                                     Value it) {
+  Value scaleLog2 = e.f32(g.scaleLog2);
+  Value log2e = e.f32(M_LOG2E);
+  Value negInf = e.f32(-INFINITY);
+  Type tileType = s.getType();
+  // Mask entries above the diagonal or past the chunk (K/V rows or query
+  // columns), as -inf so that P is exactly 0 there.
+  Value kvRowBase = e.add(e.mul(kvTile, e.i32(g.bn)), rowInTile);
+  Value kvRows[2] = {kvRowBase, e.add(kvRowBase, e.i32(8))};
+  Value qFirst = e.mul(visit.qTile, e.i32(g.bm));
+  Value wgLastRow = e.add(e.mul(kvTile, e.i32(g.bn)),
+                          e.add(e.mul(consumer, e.i32(64)), e.i32(63)));
+  Value needsMask = e.ugt(e.add(wgLastRow, e.i32(1)), e.i32(g.chunk));
+  needsMask = arith::OrIOp::create(
+      e.b, e.loc, needsMask, e.ugt(e.add(qFirst, e.i32(g.bm)), e.i32(g.chunk)));
+  needsMask = arith::OrIOp::create(
+      e.b, e.loc, needsMask,
+      arith::AndIOp::create(e.b, e.loc, visit.diagonal,
+                            e.ugt(wgLastRow, qFirst)));
+  auto maskIf = scf::IfOp::create(e.b, e.loc, TypeRange{tileType}, needsMask,
+                                  /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard maskGuard(e.b);
+    e.b.setInsertionPointToStart(&maskIf.getThenRegion().front());
+    SmallVector<Value> values = e.unpack(s);
+    Value colBase = e.add(qFirst, colLane);
+    for (int64_t i = 0, n = values.size(); i < n; ++i) {
+      Value col = e.add(colBase, e.i32(columnBase(i)));
+      Value row = kvRows[rowHalf(i)];
+      Value masked = arith::OrIOp::create(
+          e.b, e.loc, e.uge(col, e.i32(g.chunk)), e.uge(row, e.i32(g.chunk)));
+      masked = arith::OrIOp::create(
+          e.b, e.loc, masked,
+          arith::AndIOp::create(e.b, e.loc, visit.diagonal, e.ugt(row, col)));
+      values[i] = e.select(masked, negInf, values[i]);
+    }
+    scf::YieldOp::create(e.b, e.loc,
+                         e.pack(cast<LLVM::LLVMStructType>(tileType), values));
+    e.b.setInsertionPointToStart(&maskIf.getElseRegion().front());
+    scf::YieldOp::create(e.b, e.loc, s);
+  }
+  SmallVector<Value> sv = e.unpack(maskIf.getResult(0));
+
+  // P^T = 2^(S^T scale log2e - LSE log2e) and dS^T = P^T (dP^T - Delta),
+  // packed as they are made (LSE and Delta of this thread's 16 query
+  // columns; a few registers live at a time).
+  Value base = stageBase(it);
+  Value qRow = e.add(e.mul(visit.qChunk, e.i32(g.chunk)), qFirst);
+  Value shift =
+      rowVectorSpan(e, g.heads, g.localLen, batch, visit.head, qRow).shift;
+  Value lsePtr = e.gep(e.gepBytes(base, 2 * g.qTileBytes), e.f32Type(), shift);
+  Value deltaPtr = e.gep(e.gepBytes(base, 2 * g.qTileBytes + g.vectorStride),
+                         e.f32Type(), shift);
+  SmallVector<Value> dpv = e.unpack(dp);
+  Gradients grads;
+  for (int64_t k = 0; k < g.bm / 8; ++k) {
+    // Scalar loads: the shift leaves a pair of rows 4-byte aligned only.
+    Value lse[2], del[2];
+    for (int64_t t = 0; t < 2; ++t) {
+      Value index = e.add(colLane, e.i32(8 * k + t));
+      lse[t] = e.load(e.f32Type(), e.gep(lsePtr, e.f32Type(), index));
+      del[t] = e.load(e.f32Type(), e.gep(deltaPtr, e.f32Type(), index));
+    }
+    // Elements 4k .. 4k+3: columns (8k + c, 8k + c + 1) of both rows.
+    for (int64_t h = 0; h < 2; ++h) {
+      Value p[2], ds[2];
+      for (int64_t t = 0; t < 2; ++t) {
+        int64_t i = 4 * k + 2 * h + t;
+        Value l2 = e.fmul(lse[t], log2e);
+        p[t] = e.exp2(
+            e.fma(sv[i], scaleLog2, arith::NegFOp::create(e.b, e.loc, l2)));
+        ds[t] = e.fmul(p[t], e.fsub(dpv[i], del[t]));
+      }
+      grads.p.push_back(e.packHalves(p[0], p[1], bf16));
+      grads.ds.push_back(e.packHalves(ds[0], ds[1], bf16));
+    }
+  }
+  return grads;
+}
+
+Value BackwardKernelBuilder::dsBuffer(Value it) {
+  return stagePtr(g.dsOffset, e.band(it, e.i32(1)), g.dsBytes);
+}
+
+void BackwardKernelBuilder::storeDs(ArrayRef<Value> ds, Value it) {
+  // dS^T to shared memory (128B-swizzled [K/V row][query column]): the A
+  // operand of dK (this warpgroup's rows) and of dQ (both halves).
+  Value buffer = dsBuffer(it);
+  Value swizzleRow = e.shr(lane, e.i32(2));
+  Value inChunk = e.mul(e.band(lane, e.i32(3)), e.i32(4));
+  for (int64_t k = 0, n = ds.size(); k < n; ++k) {
+    int64_t i = 2 * k;
+    Value row = e.add(rowInTile, e.i32(8 * rowHalf(i)));
+    Value chunk16 = e.bxor(e.i32(i >> 2), swizzleRow);
+    Value offset = e.add(
+        e.add(e.mul(row, e.i32(128)), e.mul(chunk16, e.i32(16))), inChunk);
+    e.store(ds[k], e.gep(buffer, e.b.getI8Type(), offset));
+  }
+  e.fenceProxyAsyncShared();
+}
+
+void BackwardKernelBuilder::meet() {
+  // dQ reads both warpgroups' dS^T rows: all 256 consumer threads meet; dK
+  // only this warpgroup's.
+  if (spec.deterministic)
+    e.namedBarrier(e.add(consumer, e.i32(kConsumerBarrier + 1)), 128);
+  else
+    e.namedBarrier(e.i32(kConsumerBarrier), 256);
+}
+
+Value BackwardKernelBuilder::issueDq(Value it) {
+  // dQ[:, columns of this warpgroup] = dS K, both operands MN-major.
+  int64_t dqN = g.headDim / 2;
+  Value dsDesc = e.wgmmaDescriptor(e.sharedAddress(dsBuffer(it)),
+                                   g.bm * 128, 1024);
+  Value kDqDesc = e.wgmmaDescriptor(operandAddress(2), g.bn * 128, 1024);
+  Value dq = LLVM::UndefOp::create(e.b, e.loc, e.f32Struct(dqN / 2));
+  e.wgmmaFence();
+  for (int64_t kk = 0; kk < g.bn / 16; ++kk)
+    dq = e.wgmmaShared(dq, e.advanceDescriptor(dsDesc, kk * 2048),
+                       e.advanceDescriptor(kDqDesc, kk * 2048), dqN, bf16,
+                       kk == 0, /*transposeA=*/true, /*transposeB=*/true);
+  e.wgmmaCommit();
+  return dq;
+}
+
+std::pair<Value, Value> BackwardKernelBuilder::issueDvDk(Value dk, Value dv,
+                                                         ArrayRef<Value> p,
+                                                         Value it) {
+  // dV += P^T dO (P^T from registers, dO the MN-major B operand) and
+  // dK += dS^T Q (dS^T of this warpgroup's rows from shared memory,
+  // K-major; Q MN-major), one group.
+  MmaInputType inputType = bf16 ? MmaInputType::bf16 : MmaInputType::f16;
+  Value qAddr = e.sharedAddress(stageBase(it));
+  Value doDesc =
+      e.wgmmaDescriptor(e.add(qAddr, e.i32(g.qTileBytes)), g.bm * 128, 1024);
+  Value qDesc = e.wgmmaDescriptor(qAddr, g.bm * 128, 1024);
+  Value dsRowsDesc = e.wgmmaDescriptor(
+      e.add(e.sharedAddress(dsBuffer(it)), e.mul(consumer, e.i32(64 * 128))),
+      16, 1024);
+  Value one = e.i32(1);
+  e.wgmmaFence();
+  for (int64_t kk = 0; kk < g.bm / 16; ++kk)
+    dv = createWgmmaRegisterA(e.b, e.loc, dv, p.slice(4 * kk, 4),
+                              e.advanceDescriptor(doDesc, kk * 2048), one,
+                              g.headDim, inputType, /*transposeB=*/true);
+  for (int64_t kk = 0; kk < g.bm / 16; ++kk)
+    dk = e.wgmmaShared(dk, e.advanceDescriptor(dsRowsDesc, kk * 32),
+                       e.advanceDescriptor(qDesc, kk * 2048), g.headDim, bf16,
+                       /*overwrite=*/false, /*transposeA=*/false,
+                       /*transposeB=*/true);
+  e.wgmmaCommit();
+  return {dk, dv};
+}
+
+void BackwardKernelBuilder::releaseStage(Value it) {
+  // Everything reading the stage (dV, dK, dQ) is done: one arrival per warp.
+  auto leader = scf::IfOp::create(e.b, e.loc, e.eq(lane, e.i32(0)));
+  OpBuilder::InsertionGuard guard(e.b);
+  e.b.setInsertionPointToStart(&leader.getThenRegion().front());
+  e.mbarrierArrive(stagePtr(g.emptyBarrier(), e.remu(it, e.i32(g.stages)), 8));
+}
+
+void BackwardKernelBuilder::emitDqReduce(Value dq, const Visit &visit) {
+  Value qFirst = e.mul(visit.qTile, e.i32(g.bm));
   SmallVector<Value> dqv = e.unpack(dq);
   // A query tile that runs past its chunk (chunk % bm != 0) would add zeros
   // to the next chunk's rows: it takes the per-element atomics instead
   // (every tile where chunk < bm).
   if (!stagesDq()) {
-    emitDqAtomics(consumer, dqv, visit, qFirst, colLane);
+    emitDqAtomics(dqv, visit);
     return;
   }
   if (g.chunk % g.bm != 0) {
@@ -795,16 +917,15 @@ void BackwardKernelBuilder::emitDqReduce(Value consumer, Value dq,
                                      /*withElse=*/true);
     OpBuilder::InsertionGuard guard(e.b);
     e.b.setInsertionPointToStart(&atomics.getThenRegion().front());
-    emitDqAtomics(consumer, dqv, visit, qFirst, colLane);
+    emitDqAtomics(dqv, visit);
     e.b.setInsertionPointToStart(&atomics.getElseRegion().front());
-    emitDqStage(consumer, dqv, colLane);
+    emitDqStage(dqv);
     return;
   }
-  emitDqStage(consumer, dqv, colLane);
+  emitDqStage(dqv);
 }
 
-void BackwardKernelBuilder::emitDqStage(Value consumer, ArrayRef<Value> dqv,
-                                        Value colLane) {
+void BackwardKernelBuilder::emitDqStage(ArrayRef<Value> dqv) {
   // The writer warp reduces the box; wait until it has read the last one.
   e.namedBarrier(e.add(consumer, e.i32(kDqEmpty)), kDqHandshake);
 
@@ -846,9 +967,9 @@ void BackwardKernelBuilder::emitDqStage(Value consumer, ArrayRef<Value> dqv,
   e.namedBarrierArrive(e.add(consumer, e.i32(kDqFull)), kDqHandshake);
 }
 
-void BackwardKernelBuilder::emitDqAtomics(Value consumer, ArrayRef<Value> dqv,
-                                          const Visit &visit, Value qFirst,
-                                          Value colLane) {
+void BackwardKernelBuilder::emitDqAtomics(ArrayRef<Value> dqv,
+                                          const Visit &visit) {
+  Value qFirst = e.mul(visit.qTile, e.i32(g.bm));
   int64_t dqN = g.headDim / 2;
   Value qRowBase = e.add(
       qFirst, e.add(e.mul(warpInGroup, e.i32(16)), e.shr(lane, e.i32(2))));
@@ -868,17 +989,13 @@ void BackwardKernelBuilder::emitDqAtomics(Value consumer, ArrayRef<Value> dqv,
       });
 }
 
-void BackwardKernelBuilder::emitEpilogue(Value consumer, Value dk, Value dv) {
+void BackwardKernelBuilder::emitEpilogue(Value dk, Value dv) {
   // dK = scale * sum dS^T Q. The deterministic kernel overwrites the step's
   // fp32 partials; the reducing kernel adds its query head's share to them
   // (the launch zeroes them first).
   Value scale = e.f32(1.0 / std::sqrt(static_cast<double>(g.headDim)));
   SmallVector<Value> dkv = e.unpack(dk), dvv = e.unpack(dv);
-  Value rowBase =
-      e.add(e.mul(kvTile, e.i32(g.bn)),
-            e.add(e.mul(consumer, e.i32(64)),
-                  e.add(e.mul(warpInGroup, e.i32(16)), e.shr(lane, e.i32(2)))));
-  Value colLane = e.mul(e.band(lane, e.i32(3)), e.i32(2));
+  Value rowBase = e.add(e.mul(kvTile, e.i32(g.bn)), rowInTile);
   auto pairType = VectorType::get({2}, e.f32Type());
   Value batch64 = e.zext64(batch), head64 = e.zext64(kvHead);
   e.forEachRowInChunk(rowBase, kvChunk, g.chunk, [&](int64_t h, Value token) {
