@@ -719,20 +719,10 @@ std::pair<Value, Value> BackwardKernelBuilder::issueScores(Value it) {
   Value vDesc = e.wgmmaDescriptor(operandAddress(1), 16, 1024);
   auto tileType = e.f32Struct(g.bm / 2); // S^T, dP^T: m64 x bm
   e.wgmmaFence();
-  Value s = LLVM::UndefOp::create(e.b, e.loc, tileType);
-  Value dp = LLVM::UndefOp::create(e.b, e.loc, tileType);
-  for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
-    int64_t box = kk / 4, inBox = (kk % 4) * 32;
-    s = e.wgmmaShared(s, e.advanceDescriptor(kDesc, box * g.bn * 128 + inBox),
-                      e.advanceDescriptor(qDesc, box * g.bm * 128 + inBox),
-                      g.bm, bf16, kk == 0, false, false);
-  }
-  for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
-    int64_t box = kk / 4, inBox = (kk % 4) * 32;
-    dp = e.wgmmaShared(dp, e.advanceDescriptor(vDesc, box * g.bn * 128 + inBox),
-                       e.advanceDescriptor(doDesc, box * g.bm * 128 + inBox),
-                       g.bm, bf16, kk == 0, false, false);
-  }
+  Value s = e.wgmmaOverHeadDim(LLVM::UndefOp::create(e.b, e.loc, tileType),
+                               kDesc, g.bn, qDesc, g.bm, g.bm, g.headDim, bf16);
+  Value dp = e.wgmmaOverHeadDim(LLVM::UndefOp::create(e.b, e.loc, tileType),
+                                vDesc, g.bn, doDesc, g.bm, g.bm, g.headDim, bf16);
   e.wgmmaCommit();
   return {s, dp};
 }
@@ -1314,20 +1304,11 @@ void DqKernelBuilder::emitConsumer() {
     e.mbarrierWait(stagePtr(g.kFullBarrier(), stage, 8), phase);
     e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
     e.wgmmaFence();
-    Value s = LLVM::UndefOp::create(e.b, e.loc, tileType);
-    Value dp = LLVM::UndefOp::create(e.b, e.loc, tileType);
-    for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
-      int64_t box = kk / 4, inBox = (kk % 4) * 32;
-      s = e.wgmmaShared(s, e.advanceDescriptor(qDesc, box * g.bm * 128 + inBox),
-                        e.advanceDescriptor(kDesc, box * g.bn * 128 + inBox),
-                        g.bn, bf16, kk == 0, false, false);
-    }
-    for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
-      int64_t box = kk / 4, inBox = (kk % 4) * 32;
-      dp = e.wgmmaShared(dp, e.advanceDescriptor(doDesc, box * g.bm * 128 + inBox),
-                         e.advanceDescriptor(vDesc, box * g.bn * 128 + inBox),
-                         g.bn, bf16, kk == 0, false, false);
-    }
+    Value s = e.wgmmaOverHeadDim(LLVM::UndefOp::create(e.b, e.loc, tileType),
+                                 qDesc, g.bm, kDesc, g.bn, g.bn, g.headDim, bf16);
+    Value dp = e.wgmmaOverHeadDim(LLVM::UndefOp::create(e.b, e.loc, tileType),
+                                  doDesc, g.bm, vDesc, g.bn, g.bn, g.headDim,
+                                  bf16);
     e.wgmmaCommit();
     SmallVector<Value> waited = createWgmmaWaitTied(e.b, e.loc, 0, {s, dp});
     SmallVector<Value> sv = e.unpack(waited[0]), dpv = e.unpack(waited[1]);

@@ -375,14 +375,8 @@ Value ForwardKernelBuilder::emitQK(Value consumer, Value stage) {
   Value kDesc = e.wgmmaDescriptor(kAddr, 16, 1024);
   bool bf16 = spec.config.dtype == DType::bf16;
   e.wgmmaFence();
-  Value s = LLVM::UndefOp::create(e.b, e.loc, sType);
-  for (int64_t kk = 0; kk < g.headDim / 16; ++kk) {
-    int64_t box = kk / 4, inBox = (kk % 4) * 32;
-    Value a = e.advanceDescriptor(qDesc, box * g.bm * 128 + inBox);
-    Value b = e.advanceDescriptor(kDesc, box * g.bn * 128 + inBox);
-    s = e.wgmmaShared(s, a, b, g.bn, bf16, /*overwrite=*/kk == 0,
-                      /*transposeA=*/false, /*transposeB=*/false);
-  }
+  Value s = e.wgmmaOverHeadDim(LLVM::UndefOp::create(e.b, e.loc, sType), qDesc,
+                               g.bm, kDesc, g.bn, g.bn, g.headDim, bf16);
   e.wgmmaCommit();
   return s;
 }

@@ -288,6 +288,20 @@ void KernelEmitter::wgmmaCommit() {
   NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
 }
 
+Value KernelEmitter::wgmmaOverHeadDim(Value acc, Value descA, int64_t aRows,
+                                      Value descB, int64_t bRows, int64_t n,
+                                      int64_t headDim, bool bf16) {
+  for (int64_t kk = 0; kk < headDim / 16; ++kk) {
+    // 32 bytes a k16 step within a box, the boxes rows * 128 bytes apart.
+    int64_t box = kk / 4, inBox = (kk % 4) * 32;
+    Value a = advanceDescriptor(descA, box * aRows * 128 + inBox);
+    Value b = advanceDescriptor(descB, box * bRows * 128 + inBox);
+    acc = wgmmaShared(acc, a, b, n, bf16, /*overwrite=*/kk == 0,
+                      /*transposeA=*/false, /*transposeB=*/false);
+  }
+  return acc;
+}
+
 Value KernelEmitter::wgmmaShared(Value acc, Value descA, Value descB, int64_t n,
                                  bool bf16, bool overwrite, bool transposeA,
                                  bool transposeB) {

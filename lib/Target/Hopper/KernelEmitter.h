@@ -192,6 +192,12 @@ public:
   Value wgmmaShared(Value acc, Value descA, Value descB, int64_t n,
                     bool bf16, bool overwrite, bool transposeA,
                     bool transposeB);
+  /// `acc` = A B^T over the head dimension, both operands K-major and
+  /// 128B-swizzled in 64-column boxes of `aRows` and `bRows` rows: a wgmma
+  /// m64nNk16 per 16 columns, the first overwriting (neither fenced nor
+  /// committed here).
+  Value wgmmaOverHeadDim(Value acc, Value descA, int64_t aRows, Value descB,
+                         int64_t bRows, int64_t n, int64_t headDim, bool bf16);
   /// Two f32 values as one register of 16-bit pairs (bf16 or f16).
   Value packHalves(Value lo, Value hi, bool bf16);
 
