@@ -17,7 +17,10 @@
 // reductions (per-element atomics for a tile past its chunk's end). dK and
 // dV (dK scaled) of the query head are added to the step's fp32 partials
 // (zeroed by the launch); the deterministic kernel overwrites them. K/V
-// chunks without a pair get zeros.
+// chunks without a pair get zeros. At head_dim 64 (three Q/dO stages) the
+// consumers are software-pipelined by a query tile: the next tile's S^T and
+// dP^T are issued ahead of this tile's dQ, dV and dK, and its P^T and dS^T
+// computed while those run.
 //
 // The dQ kernel (deterministic mode): one CTA per (query tile of 128 rows,
 // query head, batch) walks the step's K/V tiles, recomputes P and dS, and
