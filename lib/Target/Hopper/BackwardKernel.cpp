@@ -269,7 +269,7 @@ private:
   /// run (needs a third stage: tile it+1's operands arrive while tile it's
   /// are in use).
   std::pair<Value, Value> emitPipelinedLoop(Value zero);
-  /// Live registers of the pipelined loop: dK and dV (head_dim each), S^T
+  /// Live registers of the pipelined loop: dK and dV (head_dim / 2 each), S^T
   /// and dP^T (32 each), dQ (head_dim / 4), two P^T and one dS^T (16 each):
   /// 192 at head_dim 64 fit the consumers' 232; 272 at 128 do not.
   bool pipelined() const { return g.headDim <= 64 && g.stages >= 3; }
