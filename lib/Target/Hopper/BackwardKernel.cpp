@@ -281,10 +281,13 @@ private:
   /// Waits for query tile `it`'s stage and issues S^T = K Q^T and
   /// dP^T = V dO^T (one wgmma group).
   std::pair<Value, Value> issueScores(Value it);
-  /// P^T and dS^T of a query tile, packed in 16-bit pairs.
+  /// P^T (f32, in pairs of adjacent columns) and dS^T (packed 16-bit
+  /// pairs) of a query tile.
   struct Gradients {
     SmallVector<Value> p, ds;
   };
+  /// P^T packed into 16-bit pairs: the register A operand of dV.
+  SmallVector<Value> packP(ArrayRef<Value> p);
   Gradients emitGradients(Value s, Value dp, const Visit &visit, Value it);
   /// Stores dS^T into iteration `it`'s buffer, visible to the tensor cores.
   void storeDs(ArrayRef<Value> ds, Value it);
@@ -626,7 +629,7 @@ std::pair<Value, Value> BackwardKernelBuilder::emitLoop(Value zero) {
   meet();
   // dQ first, so that its reduction overlaps dV and dK.
   Value dq = spec.deterministic ? Value() : issueDq(it);
-  std::tie(dk, dv) = issueDvDk(dk, dv, grads.p, it);
+  std::tie(dk, dv) = issueDvDk(dk, dv, packP(grads.p), it);
   if (dq)
     emitDqReduce(createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0], visit);
   NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
@@ -647,7 +650,7 @@ std::pair<Value, Value> BackwardKernelBuilder::emitPipelinedLoop(Value zero) {
   meet();
 
   SmallVector<Value> init = {zero, zero};
-  llvm::append_range(init, grads0.p);
+  llvm::append_range(init, packP(grads0.p));
   auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), e.sub(total, e.i32(1)),
                                  e.i32(1), init);
   {
@@ -673,10 +676,13 @@ std::pair<Value, Value> BackwardKernelBuilder::emitPipelinedLoop(Value zero) {
       emitDqReduce(createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0], visit);
     }
     NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
+    // Tile it+1's P^T is packed only now: its 16-bit registers are those dV
+    // of tile it reads while it runs (see the forward's packP).
+    SmallVector<Value> nextP = packP(grads.p);
     releaseStage(it);
     meet();
     SmallVector<Value> yield = {dk, dv};
-    llvm::append_range(yield, grads.p);
+    llvm::append_range(yield, nextP);
     scf::YieldOp::create(e.b, e.loc, yield);
   }
 
@@ -802,11 +808,18 @@ BackwardKernelBuilder::emitGradients(Value s, Value dp, const Visit &visit,
             e.fma(sv[i], scaleLog2, arith::NegFOp::create(e.b, e.loc, l2)));
         ds[t] = e.fmul(p[t], e.fsub(dpv[i], del[t]));
       }
-      grads.p.push_back(e.packHalves(p[0], p[1], bf16));
+      grads.p.append({p[0], p[1]});
       grads.ds.push_back(e.packHalves(ds[0], ds[1], bf16));
     }
   }
   return grads;
+}
+
+SmallVector<Value> BackwardKernelBuilder::packP(ArrayRef<Value> p) {
+  SmallVector<Value> packed;
+  for (size_t i = 0; i < p.size(); i += 2)
+    packed.push_back(e.packHalves(p[i], p[i + 1], bf16));
+  return packed;
 }
 
 Value BackwardKernelBuilder::dsBuffer(Value it) {
