@@ -93,6 +93,7 @@ ringattn.attention @four config <cp = 4, seq = 32768, heads = 32, kv_heads = 4,
 // (its first step is its last), rank r at steps 0..r.
 // CHECK:       rakernel.forward @[[$ONLY:fwd_q0k0d_init_final]] config <cp = 4, seq = 4096, heads = 8, kv_heads = 8, head_dim = 64, dtype = fp16, layout = contiguous, causal = true>
 // CHECK-SAME:    pairs [#rakernel.pair<q = 0, kv = 0, diagonal>] epilogue init_final
+// CHECK-SAME:    tile <m = 128, n = 192, stages = 3, consumers = 2>
 // CHECK-NEXT:  rakernel.forward @[[$CINIT:fwd_q0k0d_init]] config
 // CHECK-NEXT:  rakernel.forward @[[$CFIN:fwd_q0k0f_merge_final]] config
 // CHECK-SAME:    pairs [#rakernel.pair<q = 0, kv = 0, full>] epilogue merge_final

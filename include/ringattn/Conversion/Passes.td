@@ -36,8 +36,9 @@ def LowerScheduleToKernels
   let options = [
     Option<"blockM", "block-m", "int64_t", /*default=*/"128",
            "Query rows per CTA">,
-    Option<"blockN", "block-n", "int64_t", /*default=*/"128",
-           "Key rows per K/V tile">,
+    Option<"blockN", "block-n", "int64_t", /*default=*/"0",
+           "Key rows per K/V tile of the forward kernel (0: by head_dim, "
+           "128 at head_dim 128, 192 at 64)">,
     Option<"stages", "stages", "int64_t", /*default=*/"3",
            "K/V tiles in flight in the forward kernel's shared memory">,
     Option<"deterministic", "deterministic", "bool", /*default=*/"false",
