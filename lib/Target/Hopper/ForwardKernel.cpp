@@ -532,8 +532,12 @@ void ForwardKernelBuilder::emitConsumer() {
     Value m0[2] = {negInf, negInf}, l0[2] = {zero, zero};
     SoftmaxStep first = emitSoftmax(s0, e.i32(0), consumer, m0, l0);
 
+    // O is carried unscaled with the factor of its pending rescale, applied
+    // after the next S is issued: the tensor cores start on S while the
+    // warpgroup rescales O.
+    Value one = e.f32(1.0);
     SmallVector<Value> init = {e.zeros(oType), first.m[0], first.m[1],
-                               first.l[0], first.l[1]};
+                               first.l[0], first.l[1], one, one};
     llvm::append_range(init, packP(first.p));
     auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0),
                                    e.sub(total, e.i32(1)), e.i32(1), init);
@@ -544,13 +548,16 @@ void ForwardKernelBuilder::emitConsumer() {
       ValueRange args = loop.getRegionIterArgs();
       Value o = args[0];
       Value m[2] = {args[1], args[2]}, l[2] = {args[3], args[4]};
-      SmallVector<Value> p(args.begin() + 5, args.end());
+      Value alpha[2] = {args[5], args[6]};
+      SmallVector<Value> p(args.begin() + 7, args.end());
       Value next = e.add(j, e.i32(1));
       auto [stage, phase] = stageOf(j);
       auto [nextStage, nextPhase] = stageOf(next);
-      // S of tile j+1, then O += P V of tile j: two groups in flight.
+      // S of tile j+1, O's pending rescale, then O += P V of tile j: two
+      // groups in flight.
       e.mbarrierWait(stagePtr(g.kFullBarrier(), nextStage, 8), nextPhase);
       Value s = emitQK(consumer, nextStage);
+      o = rescale(o, alpha);
       e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
       o = emitPV(o, p, stage);
       s = createWgmmaWaitTied(e.b, e.loc, 1, {s})[0];
@@ -571,18 +578,20 @@ void ForwardKernelBuilder::emitConsumer() {
       // of tile j reads while it runs. Packed above the wait, they would
       // make ptxas move the wait above the whole softmax.
       SmallVector<Value> nextP = packP(step.p);
-      o = rescale(o, step.alpha);
-      SmallVector<Value> yield = {o, step.m[0], step.m[1], step.l[0], step.l[1]};
+      SmallVector<Value> yield = {o,         step.m[0],     step.m[1],
+                                  step.l[0], step.l[1],     step.alpha[0],
+                                  step.alpha[1]};
       llvm::append_range(yield, nextP);
       scf::YieldOp::create(e.b, e.loc, yield);
     }
     // The last tile's P V.
     Value last = e.sub(total, e.i32(1));
     auto [stage, phase] = stageOf(last);
-    SmallVector<Value> p(loop.getResults().begin() + 5, loop.getResults().end());
+    SmallVector<Value> p(loop.getResults().begin() + 7, loop.getResults().end());
+    Value alpha[2] = {loop.getResult(5), loop.getResult(6)};
+    Value o = rescale(loop.getResult(0), alpha);
     e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
-    Value o = createWgmmaWaitTied(
-        e.b, e.loc, 0, {emitPV(loop.getResult(0), p, stage)})[0];
+    o = createWgmmaWaitTied(e.b, e.loc, 0, {emitPV(o, p, stage)})[0];
     release(stage);
     scf::YieldOp::create(e.b, e.loc,
                          ValueRange{o, loop.getResult(1), loop.getResult(2),
