@@ -286,8 +286,6 @@ private:
   struct Gradients {
     SmallVector<Value> p, ds;
   };
-  /// P^T packed into 16-bit pairs: the register A operand of dV.
-  SmallVector<Value> packP(ArrayRef<Value> p);
   Gradients emitGradients(Value s, Value dp, const Visit &visit, Value it);
   /// Stores dS^T into iteration `it`'s buffer, visible to the tensor cores.
   void storeDs(ArrayRef<Value> ds, Value it);
@@ -629,7 +627,7 @@ std::pair<Value, Value> BackwardKernelBuilder::emitLoop(Value zero) {
   meet();
   // dQ first, so that its reduction overlaps dV and dK.
   Value dq = spec.deterministic ? Value() : issueDq(it);
-  std::tie(dk, dv) = issueDvDk(dk, dv, packP(grads.p), it);
+  std::tie(dk, dv) = issueDvDk(dk, dv, e.packPairs(grads.p, bf16), it);
   if (dq)
     emitDqReduce(createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0], visit);
   NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
@@ -650,7 +648,7 @@ std::pair<Value, Value> BackwardKernelBuilder::emitPipelinedLoop(Value zero) {
   meet();
 
   SmallVector<Value> init = {zero, zero};
-  llvm::append_range(init, packP(grads0.p));
+  llvm::append_range(init, e.packPairs(grads0.p, bf16));
   auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), e.sub(total, e.i32(1)),
                                  e.i32(1), init);
   {
@@ -678,7 +676,7 @@ std::pair<Value, Value> BackwardKernelBuilder::emitPipelinedLoop(Value zero) {
     NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
     // Tile it+1's P^T is packed only now: its 16-bit registers are those dV
     // of tile it reads while it runs (see the forward's packP).
-    SmallVector<Value> nextP = packP(grads.p);
+    SmallVector<Value> nextP = e.packPairs(grads.p, bf16);
     releaseStage(it);
     meet();
     SmallVector<Value> yield = {dk, dv};
@@ -813,13 +811,6 @@ BackwardKernelBuilder::emitGradients(Value s, Value dp, const Visit &visit,
     }
   }
   return grads;
-}
-
-SmallVector<Value> BackwardKernelBuilder::packP(ArrayRef<Value> p) {
-  SmallVector<Value> packed;
-  for (size_t i = 0; i < p.size(); i += 2)
-    packed.push_back(e.packHalves(p[i], p[i + 1], bf16));
-  return packed;
 }
 
 Value BackwardKernelBuilder::dsBuffer(Value it) {

@@ -484,11 +484,7 @@ ForwardKernelBuilder::emitSoftmax(Value s, Value j, Value consumer,
 }
 
 SmallVector<Value> ForwardKernelBuilder::packP(ArrayRef<Value> p) {
-  SmallVector<Value> packed;
-  for (size_t i = 0; i < p.size(); i += 2)
-    packed.push_back(
-        e.packHalves(p[i], p[i + 1], spec.config.dtype == DType::bf16));
-  return packed;
+  return e.packPairs(p, spec.config.dtype == DType::bf16);
 }
 
 void ForwardKernelBuilder::emitConsumer() {

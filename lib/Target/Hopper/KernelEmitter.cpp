@@ -336,3 +336,12 @@ Value KernelEmitter::packHalves(Value lo, Value hi, bool bf16) {
       LLVM::FPTruncOp::create(b, loc, VectorType::get({2}, half), pair);
   return LLVM::BitcastOp::create(b, loc, i32Type(), halves);
 }
+
+SmallVector<Value> KernelEmitter::packPairs(ArrayRef<Value> values,
+                                            bool bf16) {
+  assert(values.size() % 2 == 0 && "packing an odd count of halves");
+  SmallVector<Value> packed;
+  for (size_t i = 0; i < values.size(); i += 2)
+    packed.push_back(packHalves(values[i], values[i + 1], bf16));
+  return packed;
+}

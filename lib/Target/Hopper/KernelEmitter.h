@@ -200,6 +200,8 @@ public:
                          int64_t bRows, int64_t n, int64_t headDim, bool bf16);
   /// Two f32 values as one register of 16-bit pairs (bf16 or f16).
   Value packHalves(Value lo, Value hi, bool bf16);
+  /// packHalves over consecutive pairs of `values` (an even count).
+  SmallVector<Value> packPairs(ArrayRef<Value> values, bool bf16);
 
   // Structs.
   Value zeros(LLVM::LLVMStructType type);
