@@ -490,7 +490,9 @@ SmallVector<Value> ForwardKernelBuilder::packP(ArrayRef<Value> p) {
 void ForwardKernelBuilder::emitConsumer() {
   // Software-pipelined by one tile: while P V of tile j runs on the tensor
   // cores, the warpgroup computes tile j+1's softmax (its Q K^T issued just
-  // before), so the softmax hides under a GEMM instead of stalling it.
+  // before), so the softmax hides under a GEMM instead of stalling it. That
+  // holds at head_dim 128, where a named barrier keeps ptxas from hoisting
+  // the P V wait (see the loop); at 64 the wait sits above the softmax.
   Value consumer = e.sub(v.warpgroup, e.i32(1));
   Value total = e.add(v.tiles0, v.tiles1);
   auto oType = e.f32Struct(g.headDim / 2);

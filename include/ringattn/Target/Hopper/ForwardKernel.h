@@ -7,7 +7,8 @@
 // memory, run the online softmax in registers (scale folded into exp2), and
 // accumulate O += P V with wgmma taking P from registers, pipelined by one
 // tile (tile j+1's S and tile j's P V in flight while tile j+1's softmax
-// runs; three K/V stages by default). One online softmax
+// runs, at head_dim 128; at 64 ptxas hoists the P V wait above the softmax
+// and the pipeline only overlaps S; three K/V stages). One online softmax
 // spans all chunk pairs of the step; the epilogue merges the step's partial
 // into the fp32 accumulators (or writes the final O and LSE).
 //
