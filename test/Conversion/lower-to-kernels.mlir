@@ -7,6 +7,8 @@
 // RUN: ringattn-opt %t/unfused.mlir -verify-diagnostics --ringattn-expand-schedule --ringattn-lower-to-kernels
 // RUN: ringattn-opt %t/unpruned.mlir -verify-diagnostics --ringattn-expand-schedule --ringattn-fuse-combine --ringattn-lower-to-kernels
 // RUN: ringattn-opt %t/bad-tile.mlir -verify-diagnostics --ringattn-schedule-pipeline --ringattn-lower-to-kernels=block-n=300
+// block-n=0 picks the tile by head_dim; a negative one is rejected like 300.
+// RUN: ringattn-opt %t/negative-tile.mlir -verify-diagnostics --ringattn-schedule-pipeline --ringattn-lower-to-kernels=block-n=-16
 
 // Every forward compute gets the fused kernel of its step, `launch @name`;
 // chunk pairs in the rank's local numbering (q: 0 front, 1 back; kv: the
@@ -187,3 +189,9 @@ ringattn.attention @unpruned config <cp = 2, seq = 4096, heads = 8, kv_heads = 8
 // expected-error @+1 {{tile n = 300 must be a multiple of 16 in [16, 256]}}
 ringattn.attention @tile config <cp = 2, seq = 4096, heads = 8, kv_heads = 8,
     head_dim = 128, dtype = bf16, layout = zigzag, causal = true>
+
+//--- negative-tile.mlir
+
+// expected-error @+1 {{tile n = -16 must be a multiple of 16 in [16, 256]}}
+ringattn.attention @tile config <cp = 2, seq = 4096, heads = 8, kv_heads = 8,
+    head_dim = 64, dtype = bf16, layout = zigzag, causal = true>
