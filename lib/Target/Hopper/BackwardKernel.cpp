@@ -40,7 +40,6 @@ static_assert(128 * kWriterProducerRegisters + 256 * kWriterConsumerRegisters <=
               kRegisterFile);
 /// Named barrier of the two consumer warpgroups (0 is __syncthreads).
 constexpr int64_t kConsumerBarrier = 1;
-// Per-warpgroup named barriers are kConsumerBarrier + 1 + consumer.
 /// The dQ staging handshake of consumer c with the dQ writer warp: c's box
 /// written (kDqFull + c) and c's box read by the TMA (kDqEmpty + c), each
 /// 128 consumer threads and the writer's 32.
@@ -134,8 +133,9 @@ struct BackwardGeometry : TileShape {
     kOffset = 0;
     vOffset = kvTileBytes;
     stageOffset = 2 * kvTileBytes;
+    // dS^T, double-buffered, for dQ (the deterministic kernel has no dQ).
     dsOffset = stageOffset + stages * stageBytes;
-    dsBytes = bn * bm * 2;
+    dsBytes = spec.deterministic ? 0 : bn * bm * 2;
     // Without the dQ kernel, each consumer's dQ columns of the query tile
     // are staged in fp32 for the bulk reduction: boxes of 32 columns (128
     // bytes, 128B-swizzled) by bm rows.
@@ -281,21 +281,24 @@ private:
   /// Waits for query tile `it`'s stage and issues S^T = K Q^T and
   /// dP^T = V dO^T (one wgmma group).
   std::pair<Value, Value> issueScores(Value it);
-  /// P^T (f32, in pairs of adjacent columns) and dS^T (packed 16-bit
-  /// pairs) of a query tile.
+  /// P^T (f32, in pairs of adjacent columns) and dS^T of a query tile:
+  /// packed into 16-bit pairs as they are made, or (`packDs` false, for
+  /// registers that wgmmas in flight still read) f32 like P^T.
   struct Gradients {
     SmallVector<Value> p, ds;
   };
-  Gradients emitGradients(Value s, Value dp, const Visit &visit, Value it);
+  Gradients emitGradients(Value s, Value dp, const Visit &visit, Value it,
+                          bool packDs);
   /// Stores dS^T into iteration `it`'s buffer, visible to the tensor cores.
   void storeDs(ArrayRef<Value> ds, Value it);
   /// The consumers' meeting once dS^T is stored.
   void meet();
   /// Issues this warpgroup's dQ columns = dS K (one group).
   Value issueDq(Value it);
-  /// Issues dV += P^T dO and dK += dS^T Q (one group).
+  /// Issues dV += P^T dO and dK += dS^T Q (one group), P^T packed in
+  /// registers, dS^T too unless `ds` is empty (then from shared memory).
   std::pair<Value, Value> issueDvDk(Value dk, Value dv, ArrayRef<Value> p,
-                                    Value it);
+                                    ArrayRef<Value> ds, Value it);
   void releaseStage(Value it);
   /// Whether dQ tiles are staged for the writer warp's reductions: not
   /// where every query tile runs past its chunk (chunk < bm).
@@ -622,12 +625,23 @@ std::pair<Value, Value> BackwardKernelBuilder::emitLoop(Value zero) {
   Visit visit = visitOf(it);
   auto [s, dp] = issueScores(it);
   SmallVector<Value> scores = createWgmmaWaitTied(e.b, e.loc, 0, {s, dp});
-  Gradients grads = emitGradients(scores[0], scores[1], visit, it);
-  storeDs(grads.ds, it);
-  meet();
+  Gradients grads =
+      emitGradients(scores[0], scores[1], visit, it, /*packDs=*/true);
   // dQ first, so that its reduction overlaps dV and dK.
-  Value dq = spec.deterministic ? Value() : issueDq(it);
-  std::tie(dk, dv) = issueDvDk(dk, dv, e.packPairs(grads.p, bf16), it);
+  Value dq;
+  if (!spec.deterministic) {
+    storeDs(grads.ds, it);
+    meet();
+    dq = issueDq(it);
+  }
+  // dS^T from shared memory where it is there anyway for dQ: from
+  // registers, it measured 0-4% slower at head_dim 128 (its 16 registers
+  // live beside dQ's spill).
+  SmallVector<Value> ds;
+  if (spec.deterministic)
+    ds = grads.ds;
+  std::tie(dk, dv) =
+      issueDvDk(dk, dv, e.packPairs(grads.p, bf16), ds, it);
   if (dq)
     emitDqReduce(createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0], visit);
   NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
@@ -637,18 +651,24 @@ std::pair<Value, Value> BackwardKernelBuilder::emitLoop(Value zero) {
 }
 
 std::pair<Value, Value> BackwardKernelBuilder::emitPipelinedLoop(Value zero) {
-  // Tile 0's gradients, then per iteration: S^T and dP^T of tile it+1 issued
-  // ahead of tile it's dQ, dV and dK, and tile it+1's gradients computed
-  // while those three run on the tensor cores.
+  // Tile 0's gradients, then per iteration: S^T and dP^T of tile it+1, and
+  // dV and dK of tile it, issued before the consumers meet (both have
+  // stored tile it's dS^T) for tile it's dQ, and tile it+1's gradients
+  // computed while those run on the tensor cores.
   Value first = e.i32(0);
   auto [s0, dp0] = issueScores(first);
   SmallVector<Value> scores0 = createWgmmaWaitTied(e.b, e.loc, 0, {s0, dp0});
-  Gradients grads0 = emitGradients(scores0[0], scores0[1], visitOf(first), first);
-  storeDs(grads0.ds, first);
-  meet();
+  Gradients grads0 = emitGradients(scores0[0], scores0[1], visitOf(first),
+                                   first, /*packDs=*/false);
+  SmallVector<Value> ds0 = e.packPairs(grads0.ds, bf16);
+  if (!spec.deterministic)
+    storeDs(ds0, first);
 
+  // Carried: dK, dV, then tile it's P^T and dS^T (packed, 16-bit pairs).
+  int64_t packed = ds0.size();
   SmallVector<Value> init = {zero, zero};
   llvm::append_range(init, e.packPairs(grads0.p, bf16));
+  llvm::append_range(init, ds0);
   auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), e.sub(total, e.i32(1)),
                                  e.i32(1), init);
   {
@@ -658,40 +678,49 @@ std::pair<Value, Value> BackwardKernelBuilder::emitPipelinedLoop(Value zero) {
     Value next = e.add(it, e.i32(1));
     ValueRange args = loop.getRegionIterArgs();
     Value dk = args[0], dv = args[1];
-    SmallVector<Value> p(args.begin() + 2, args.end());
+    SmallVector<Value> p(args.begin() + 2, args.begin() + 2 + packed);
+    SmallVector<Value> ds(args.begin() + 2 + packed, args.end());
     auto [s, dp] = issueScores(next);
-    Value dq = spec.deterministic ? Value() : issueDq(it);
-    std::tie(dk, dv) = issueDvDk(dk, dv, p, it);
+    Value dq;
+    if (!spec.deterministic) {
+      meet();
+      dq = issueDq(it);
+    }
+    std::tie(dk, dv) = issueDvDk(dk, dv, p, ds, it);
     // Groups in flight, oldest first: scores(it+1), [dQ(it)], dV+dK(it).
     SmallVector<Value> scores =
         createWgmmaWaitTied(e.b, e.loc, dq ? 2 : 1, {s, dp});
-    Gradients grads = emitGradients(scores[0], scores[1], visitOf(next), next);
-    // dS^T buffer (it+1)&1 was last read by tile it-1's dQ and dK, which
-    // both warpgroups waited for before the previous meeting.
-    storeDs(grads.ds, next);
-    if (dq) {
-      Visit visit = visitOf(it);
-      emitDqReduce(createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0], visit);
-    }
+    Gradients grads = emitGradients(scores[0], scores[1], visitOf(next), next,
+                                    /*packDs=*/false);
+    if (dq)
+      emitDqReduce(createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0], visitOf(it));
     NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
-    // Tile it+1's P^T is packed only now: its 16-bit registers are those dV
-    // of tile it reads while it runs (see the forward's packP).
+    // Tile it+1's P^T and dS^T are packed only now: their 16-bit registers
+    // are those dV and dK of tile it read while they run (see the forward's
+    // packP).
     SmallVector<Value> nextP = e.packPairs(grads.p, bf16);
+    SmallVector<Value> nextDs = e.packPairs(grads.ds, bf16);
+    // dS^T buffer (it+1)&1 was last read by tile it-1's dQ, which both
+    // warpgroups waited for before this iteration's meeting.
+    if (dq)
+      storeDs(nextDs, next);
     releaseStage(it);
-    meet();
     SmallVector<Value> yield = {dk, dv};
     llvm::append_range(yield, nextP);
+    llvm::append_range(yield, nextDs);
     scf::YieldOp::create(e.b, e.loc, yield);
   }
 
-  // The last tile's dQ, dV and dK.
+  // The last tile's dV, dK and dQ.
   Value last = e.sub(total, e.i32(1));
-  SmallVector<Value> p(loop.getResults().begin() + 2, loop.getResults().end());
-  Value dq = spec.deterministic ? Value() : issueDq(last);
-  auto [dk, dv] = issueDvDk(loop.getResult(0), loop.getResult(1), p, last);
-  if (dq) {
-    Visit visit = visitOf(last);
-    emitDqReduce(createWgmmaWaitTied(e.b, e.loc, 1, {dq})[0], visit);
+  ValueRange results = loop.getResults();
+  SmallVector<Value> p(results.begin() + 2, results.begin() + 2 + packed);
+  SmallVector<Value> ds(results.begin() + 2 + packed, results.end());
+  auto [dk, dv] = issueDvDk(results[0], results[1], p, ds, last);
+  if (!spec.deterministic) {
+    meet();
+    Value dq = issueDq(last);
+    emitDqReduce(createWgmmaWaitTied(e.b, e.loc, 0, {dq})[0], visitOf(last));
   }
   NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, e.b.getI64IntegerAttr(0));
   releaseStage(last);
@@ -733,7 +762,7 @@ std::pair<Value, Value> BackwardKernelBuilder::issueScores(Value it) {
 
 BackwardKernelBuilder::Gradients
 BackwardKernelBuilder::emitGradients(Value s, Value dp, const Visit &visit,
-                                     Value it) {
+                                     Value it, bool packDs) {
   Value scaleLog2 = e.f32(g.scaleLog2);
   Value log2e = e.f32(M_LOG2E);
   Value negInf = e.f32(-INFINITY);
@@ -807,7 +836,10 @@ BackwardKernelBuilder::emitGradients(Value s, Value dp, const Visit &visit,
         ds[t] = e.fmul(p[t], e.fsub(dpv[i], del[t]));
       }
       grads.p.append({p[0], p[1]});
-      grads.ds.push_back(e.packHalves(ds[0], ds[1], bf16));
+      if (packDs)
+        grads.ds.push_back(e.packHalves(ds[0], ds[1], bf16));
+      else
+        grads.ds.append({ds[0], ds[1]});
     }
   }
   return grads;
@@ -819,7 +851,7 @@ Value BackwardKernelBuilder::dsBuffer(Value it) {
 
 void BackwardKernelBuilder::storeDs(ArrayRef<Value> ds, Value it) {
   // dS^T to shared memory (128B-swizzled [K/V row][query column]): the A
-  // operand of dK (this warpgroup's rows) and of dQ (both halves).
+  // operand of dQ (both warpgroups' rows).
   Value buffer = dsBuffer(it);
   Value swizzleRow = e.shr(lane, e.i32(2));
   Value inChunk = e.mul(e.band(lane, e.i32(3)), e.i32(4));
@@ -835,12 +867,8 @@ void BackwardKernelBuilder::storeDs(ArrayRef<Value> ds, Value it) {
 }
 
 void BackwardKernelBuilder::meet() {
-  // dQ reads both warpgroups' dS^T rows: all 256 consumer threads meet; dK
-  // only this warpgroup's.
-  if (spec.deterministic)
-    e.namedBarrier(e.add(consumer, e.i32(kConsumerBarrier + 1)), 128);
-  else
-    e.namedBarrier(e.i32(kConsumerBarrier), 256);
+  // dQ reads both warpgroups' dS^T rows: all 256 consumer threads meet.
+  e.namedBarrier(e.i32(kConsumerBarrier), 256);
 }
 
 Value BackwardKernelBuilder::issueDq(Value it) {
@@ -861,18 +889,22 @@ Value BackwardKernelBuilder::issueDq(Value it) {
 
 std::pair<Value, Value> BackwardKernelBuilder::issueDvDk(Value dk, Value dv,
                                                          ArrayRef<Value> p,
+                                                         ArrayRef<Value> ds,
                                                          Value it) {
-  // dV += P^T dO (P^T from registers, dO the MN-major B operand) and
-  // dK += dS^T Q (dS^T of this warpgroup's rows from shared memory,
-  // K-major; Q MN-major), one group.
+  // dV += P^T dO and dK += dS^T Q, one group: P^T from registers (an
+  // m64nN accumulator's fragments, packed in pairs, are the A operand's
+  // fragments of m64k16), dS^T from registers too or else this warpgroup's
+  // rows of the shared copy (K-major); dO and Q the MN-major B operands.
   MmaInputType inputType = bf16 ? MmaInputType::bf16 : MmaInputType::f16;
   Value qAddr = e.sharedAddress(stageBase(it));
   Value doDesc =
       e.wgmmaDescriptor(e.add(qAddr, e.i32(g.qTileBytes)), g.bm * 128, 1024);
   Value qDesc = e.wgmmaDescriptor(qAddr, g.bm * 128, 1024);
-  Value dsRowsDesc = e.wgmmaDescriptor(
-      e.add(e.sharedAddress(dsBuffer(it)), e.mul(consumer, e.i32(64 * 128))),
-      16, 1024);
+  Value dsRowsDesc;
+  if (ds.empty())
+    dsRowsDesc = e.wgmmaDescriptor(
+        e.add(e.sharedAddress(dsBuffer(it)), e.mul(consumer, e.i32(64 * 128))),
+        16, 1024);
   Value one = e.i32(1);
   e.wgmmaFence();
   for (int64_t kk = 0; kk < g.bm / 16; ++kk)
@@ -880,10 +912,14 @@ std::pair<Value, Value> BackwardKernelBuilder::issueDvDk(Value dk, Value dv,
                               e.advanceDescriptor(doDesc, kk * 2048), one,
                               g.headDim, inputType, /*transposeB=*/true);
   for (int64_t kk = 0; kk < g.bm / 16; ++kk)
-    dk = e.wgmmaShared(dk, e.advanceDescriptor(dsRowsDesc, kk * 32),
-                       e.advanceDescriptor(qDesc, kk * 2048), g.headDim, bf16,
-                       /*overwrite=*/false, /*transposeA=*/false,
-                       /*transposeB=*/true);
+    dk = ds.empty()
+             ? e.wgmmaShared(dk, e.advanceDescriptor(dsRowsDesc, kk * 32),
+                             e.advanceDescriptor(qDesc, kk * 2048), g.headDim,
+                             bf16, /*overwrite=*/false, /*transposeA=*/false,
+                             /*transposeB=*/true)
+             : createWgmmaRegisterA(e.b, e.loc, dk, ds.slice(4 * kk, 4),
+                                    e.advanceDescriptor(qDesc, kk * 2048), one,
+                                    g.headDim, inputType, /*transposeB=*/true);
   e.wgmmaCommit();
   return {dk, dv};
 }
