@@ -651,10 +651,10 @@ std::pair<Value, Value> BackwardKernelBuilder::emitLoop(Value zero) {
 }
 
 std::pair<Value, Value> BackwardKernelBuilder::emitPipelinedLoop(Value zero) {
-  // Tile 0's gradients, then per iteration: S^T and dP^T of tile it+1, and
-  // dV and dK of tile it, issued before the consumers meet (both have
-  // stored tile it's dS^T) for tile it's dQ, and tile it+1's gradients
-  // computed while those run on the tensor cores.
+  // Tile 0's gradients, then per iteration: S^T and dP^T of tile it+1
+  // issued, the consumers' meeting (both have stored tile it's dS^T; the
+  // tensor cores have the scores meanwhile), tile it's dQ, dV and dK
+  // issued, and tile it+1's gradients computed while those run.
   Value first = e.i32(0);
   auto [s0, dp0] = issueScores(first);
   SmallVector<Value> scores0 = createWgmmaWaitTied(e.b, e.loc, 0, {s0, dp0});
