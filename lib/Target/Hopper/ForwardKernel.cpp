@@ -531,8 +531,10 @@ void ForwardKernelBuilder::emitConsumer() {
     SoftmaxStep first = emitSoftmax(s0, e.i32(0), consumer, m0, l0);
 
     // O is carried unscaled with the factor of its pending rescale, applied
-    // after the next S is issued: the tensor cores start on S while the
-    // warpgroup rescales O.
+    // after the next S is issued in the source. LLVM and ptxas schedule the
+    // 64 multiplies above that issue all the same (SASS, H200, 2026-12-02);
+    // pinning them after it measured within noise
+    // (bench/results/2026-12-02-h200-forward-probes/).
     Value one = e.f32(1.0);
     SmallVector<Value> init = {e.zeros(oType), first.m[0], first.m[1],
                                first.l[0], first.l[1], one, one};
