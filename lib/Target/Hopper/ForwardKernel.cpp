@@ -104,6 +104,10 @@ struct Geometry : TileShape {
 };
 
 constexpr int64_t kProducerRegisters = 40;
+/// Lazy rescale (head_dim 128): a warp keeps its rows' running max until one
+/// of them grows by more than this (log2 units), so P < 2^8 = 256, which
+/// bf16 and fp16 hold at full precision.
+constexpr float kLazyRescaleLog2 = 8.0f;
 constexpr int64_t kConsumerRegisters = 232;
 /// Named barriers 1 and 2: consumer warpgroups 0 and 1, each on its own.
 constexpr int64_t kWarpgroupBarrier = 1;
@@ -187,6 +191,8 @@ private:
   struct SoftmaxStep {
     SmallVector<Value> p;
     Value alpha[2], m[2], l[2];
+    /// Whether O needs the rescale by alpha (warp-uniform).
+    Value rescale;
   };
   SoftmaxStep emitSoftmax(Value s, Value j, Value consumer, ArrayRef<Value> m,
                           ArrayRef<Value> l);
@@ -202,6 +208,12 @@ private:
   /// 8*(i>>2) + 2*(lane&3) + (i&1).
   static int64_t rowHalf(int64_t i) { return (i >> 1) & 1; }
   static int64_t columnBase(int64_t i) { return 8 * (i >> 2) + (i & 1); }
+  /// Whether O's rescale is skipped while the running max grows little. At
+  /// head_dim 128 the rescale's branch sits between the next S's issue and
+  /// P V's, and skipping it is worth 1.2-1.4% (H200, 2026-12-02); at 64,
+  /// without the warpgroup barrier that orders the P V wait, the branch costs
+  /// 14%.
+  bool lazyRescale() const { return g.headDim > 64; }
 
   KernelEmitter e;
   const ForwardKernelSpec &spec;
@@ -465,6 +477,25 @@ ForwardKernelBuilder::emitSoftmax(Value s, Value j, Value consumer,
     rowMax[h] = e.fmax(rowMax[h], e.shuffleXor(rowMax[h], 1));
     rowMax[h] = e.fmax(rowMax[h], e.shuffleXor(rowMax[h], 2));
     step.m[h] = e.fmax(m[h], e.fmul(rowMax[h], scaleLog2));
+  }
+  step.rescale = e.boolean(true);
+  if (lazyRescale()) {
+    // The warp keeps its rows' running max unless one of them grew by more
+    // than kLazyRescaleLog2: P = 2^(s - m) stays below 2^kLazyRescaleLog2,
+    // and O and l, scaled by the same stale max, need no rescale on most
+    // tiles (the epilogue's LSE = m + log2 l holds for any m). The vote makes
+    // the decision warp-uniform; a warp owns its 16 rows' m, l and O.
+    Value grew[2];
+    for (int h = 0; h < 2; ++h)
+      grew[h] = e.fcmp(arith::CmpFPredicate::OGT, step.m[h],
+                       e.fadd(m[h], e.f32(kLazyRescaleLog2)));
+    Value any = arith::OrIOp::create(e.b, e.loc, grew[0], grew[1]);
+    step.rescale = NVVM::VoteSyncOp::create(e.b, e.loc, e.i1Type(), e.i32(-1),
+                                            any, NVVM::VoteSyncKind::any);
+    for (int h = 0; h < 2; ++h)
+      step.m[h] = e.select(step.rescale, step.m[h], m[h]);
+  }
+  for (int h = 0; h < 2; ++h) {
     // A row that has seen no key keeps m = -inf; subtract 0 instead.
     mUse[h] = e.select(e.fcmp(arith::CmpFPredicate::OEQ, step.m[h], negInf),
                        zero, step.m[h]);
@@ -515,6 +546,19 @@ void ForwardKernelBuilder::emitConsumer() {
       ov[i] = e.fmul(ov[i], alpha[rowHalf(i)]);
     return e.pack(oType, ov);
   };
+  // O's rescale, skipped where the softmax kept the warp's running max.
+  auto rescaleIf = [&](Value o, Value const *alpha, Value needed) {
+    if (!lazyRescale())
+      return rescale(o, alpha);
+    auto apply = scf::IfOp::create(e.b, e.loc, TypeRange{oType}, needed,
+                                   /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(e.b);
+    e.b.setInsertionPointToStart(&apply.getThenRegion().front());
+    scf::YieldOp::create(e.b, e.loc, rescale(o, alpha));
+    e.b.setInsertionPointToStart(&apply.getElseRegion().front());
+    scf::YieldOp::create(e.b, e.loc, o);
+    return apply.getResult(0);
+  };
 
   Type f32 = e.f32Type();
   auto active = scf::IfOp::create(e.b, e.loc, TypeRange{oType, f32, f32, f32, f32},
@@ -530,14 +574,16 @@ void ForwardKernelBuilder::emitConsumer() {
     Value m0[2] = {negInf, negInf}, l0[2] = {zero, zero};
     SoftmaxStep first = emitSoftmax(s0, e.i32(0), consumer, m0, l0);
 
-    // O is carried unscaled with the factor of its pending rescale, applied
-    // after the next S is issued in the source. LLVM and ptxas schedule the
-    // 64 multiplies above that issue all the same (SASS, H200, 2026-12-02);
-    // pinning them after it measured within noise
-    // (bench/results/2026-12-02-h200-forward-probes/).
+    // O is carried unscaled with the factor of its pending rescale (and
+    // whether it is due), applied after the next S is issued in the source.
+    // Unconditional, its 64 multiplies are scheduled above that issue all
+    // the same by LLVM and ptxas, and pinning them after it measured within
+    // noise (bench/results/2026-12-02-h200-forward-probes/); under the lazy
+    // rescale's branch they stay below it (SASS, H200, 2026-12-02).
     Value one = e.f32(1.0);
     SmallVector<Value> init = {e.zeros(oType), first.m[0], first.m[1],
-                               first.l[0], first.l[1], one, one};
+                               first.l[0], first.l[1], one, one,
+                               e.boolean(false)};
     llvm::append_range(init, packP(first.p));
     auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0),
                                    e.sub(total, e.i32(1)), e.i32(1), init);
@@ -549,7 +595,8 @@ void ForwardKernelBuilder::emitConsumer() {
       Value o = args[0];
       Value m[2] = {args[1], args[2]}, l[2] = {args[3], args[4]};
       Value alpha[2] = {args[5], args[6]};
-      SmallVector<Value> p(args.begin() + 7, args.end());
+      Value needed = args[7];
+      SmallVector<Value> p(args.begin() + 8, args.end());
       Value next = e.add(j, e.i32(1));
       auto [stage, phase] = stageOf(j);
       auto [nextStage, nextPhase] = stageOf(next);
@@ -557,7 +604,7 @@ void ForwardKernelBuilder::emitConsumer() {
       // groups in flight.
       e.mbarrierWait(stagePtr(g.kFullBarrier(), nextStage, 8), nextPhase);
       Value s = emitQK(consumer, nextStage);
-      o = rescale(o, alpha);
+      o = rescaleIf(o, alpha, needed);
       e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
       o = emitPV(o, p, stage);
       s = createWgmmaWaitTied(e.b, e.loc, 1, {s})[0];
@@ -580,16 +627,16 @@ void ForwardKernelBuilder::emitConsumer() {
       SmallVector<Value> nextP = packP(step.p);
       SmallVector<Value> yield = {o,         step.m[0],     step.m[1],
                                   step.l[0], step.l[1],     step.alpha[0],
-                                  step.alpha[1]};
+                                  step.alpha[1], step.rescale};
       llvm::append_range(yield, nextP);
       scf::YieldOp::create(e.b, e.loc, yield);
     }
     // The last tile's P V.
     Value last = e.sub(total, e.i32(1));
     auto [stage, phase] = stageOf(last);
-    SmallVector<Value> p(loop.getResults().begin() + 7, loop.getResults().end());
+    SmallVector<Value> p(loop.getResults().begin() + 8, loop.getResults().end());
     Value alpha[2] = {loop.getResult(5), loop.getResult(6)};
-    Value o = rescale(loop.getResult(0), alpha);
+    Value o = rescaleIf(loop.getResult(0), alpha, loop.getResult(7));
     e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
     o = createWgmmaWaitTied(e.b, e.loc, 0, {emitPV(o, p, stage)})[0];
     release(stage);

@@ -8,7 +8,9 @@
 // accumulate O += P V with wgmma taking P from registers, pipelined by one
 // tile (tile j+1's S and tile j's P V in flight while tile j+1's softmax
 // runs, at head_dim 128; at 64 ptxas hoists the P V wait above the softmax
-// and the pipeline only overlaps S; three K/V stages). One online softmax
+// and the pipeline only overlaps S; three K/V stages). At head_dim 128 the
+// online softmax rescales O lazily: a warp keeps its running max until a row's
+// grows by a factor over 2^8, so most tiles skip the rescale. One online softmax
 // spans all chunk pairs of the step; the epilogue merges the step's partial
 // into the fp32 accumulators (or writes the final O and LSE).
 //
