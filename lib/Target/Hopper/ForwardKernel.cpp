@@ -104,13 +104,13 @@ struct Geometry : TileShape {
 };
 
 constexpr int64_t kProducerRegisters = 40;
-/// Lazy rescale (head_dim 128): a warp keeps its rows' running max until one
-/// of them grows by more than this (log2 units), so P < 2^8 = 256, which
-/// bf16 and fp16 hold at full precision.
-constexpr float kLazyRescaleLog2 = 8.0f;
 constexpr int64_t kConsumerRegisters = 232;
 /// Named barriers 1 and 2: consumer warpgroups 0 and 1, each on its own.
 constexpr int64_t kWarpgroupBarrier = 1;
+/// Lazy rescale (head_dim 128): a warp keeps its rows' running max until one
+/// of them grows by more than this (log2 units), so P <= 2^8 = 256, which
+/// bf16 and fp16 hold with their full relative precision.
+constexpr float kLazyRescaleLog2 = 8.0f;
 
 } // namespace
 
