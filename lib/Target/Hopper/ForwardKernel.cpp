@@ -481,7 +481,7 @@ ForwardKernelBuilder::emitSoftmax(Value s, Value j, Value consumer,
   step.rescale = e.boolean(true);
   if (lazyRescale()) {
     // The warp keeps its rows' running max unless one of them grew by more
-    // than kLazyRescaleLog2: P = 2^(s - m) stays below 2^kLazyRescaleLog2,
+    // than kLazyRescaleLog2: P = 2^(s - m) is at most 2^kLazyRescaleLog2,
     // and O and l, scaled by the same stale max, need no rescale on most
     // tiles (the epilogue's LSE = m + log2 l holds for any m). The vote makes
     // the decision warp-uniform; a warp owns its 16 rows' m, l and O.
