@@ -31,6 +31,9 @@ check_grid=(
   "det_s1000_d64_h16-1_causal 1  1000 16  1  64 bf16 zigzag     --causal --deterministic"
   "det_s1000_d128_h8-8_full   1  1000  8  8 128 fp16 zigzag     --no-causal --deterministic"
   "det_cp2_contig_s1000_d128  2  2000 16  1 128 bf16 contiguous --causal --deterministic"
+  # MHA at 16k: forward and dQ kernels in two L2 sections of 4 heads.
+  "s16384_d128_h8-8_causal    1 16384  8  8 128 bf16 zigzag     --causal"
+  "det_cp2_s16384_d128_h8-8   2 32768  8  8 128 bf16 zigzag     --causal --deterministic"
 )
 bench_shapes=(
   "causal_8k   1  8192 32 4 128 bf16 zigzag --causal"
@@ -39,6 +42,7 @@ bench_shapes=(
   "full_8k     1  8192 32 4 128 bf16 zigzag --no-causal"
   "full_16k    1 16384 32 4 128 bf16 zigzag --no-causal"
   "d64_causal_16k 1 16384 32 4 64 bf16 zigzag --causal"
+  "mha_causal_16k 1 16384 32 32 128 bf16 zigzag --causal"
   "det_causal_8k  1  8192 32 4 128 bf16 zigzag --causal --deterministic"
   "det_causal_16k 1 16384 32 4 128 bf16 zigzag --causal --deterministic"
   "det_causal_32k 1 32768 32 4 128 bf16 zigzag --causal --deterministic"

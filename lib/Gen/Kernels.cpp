@@ -52,6 +52,7 @@ KernelEntry describe(Operation *op, const hopper::KernelResources &r,
     entry.qRows = spec.blockM;
     entry.kvRows = spec.blockN;
     entry.stages = spec.stages;
+    entry.headSection = launch.headSection;
     entry.grid = {heads, launch.gridX, 1};
     entry.block = {launch.blockThreads, 1, 1};
     entry.sharedMemoryBytes = launch.sharedBytes;

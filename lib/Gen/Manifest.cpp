@@ -312,6 +312,7 @@ Json kernelJson(const KernelEntry &kernel) {
               {"stages", kernel.stages},
               {"grid", kernel.grid},
               {"work_items", kernel.workItems()},
+              {"head_section", kernel.headSection},
               {"block", kernel.block},
               {"shared_memory_bytes", kernel.sharedMemoryBytes},
               {"registers", kernel.registers},

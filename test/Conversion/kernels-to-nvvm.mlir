@@ -28,11 +28,12 @@
 // CHECK-SAME:        attributes {gpu.kernel, nvvm.kernel, nvvm.minctasm = 1 : i32, nvvm.reqntid = array<i32: 384, 1, 1>}
 // CHECK:             llvm.mlir.addressof @ringattn_shared : !llvm.ptr<3>
 // CHECK:             [[TABLE:%.+]] = llvm.mlir.addressof @k128_work_items : !llvm.ptr<1>
-// The work item (heaviest first) runs along the grid's y, the head along x.
+// The work item (heaviest first) runs along the grid's y, the head along x
+// (one L2 section: K and V are 2 MiB per K/V head).
 // CHECK-NEXT:        [[CTA:%.+]] = nvvm.read.ptx.sreg.ctaid.y : i32
+// CHECK-NEXT:        nvvm.read.ptx.sreg.ctaid.x : i32
 // CHECK-NEXT:        [[ITEM:%.+]] = llvm.getelementptr [[TABLE]][[[CTA]]] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i32
 // CHECK-NEXT:        llvm.load [[ITEM]] : !llvm.ptr<1> -> i32
-// CHECK:             nvvm.read.ptx.sreg.ctaid.x : i32
 // Barriers after Q and two stages of K and V: (128 + 2 * 2 * 128) rows *
 // 128 columns * 2 bytes = 163840. Q full, then per stage K full, V full and
 // empty (arrivals: one per consumer warp).

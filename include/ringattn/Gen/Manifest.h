@@ -49,7 +49,10 @@
 //                     batch multiplies the last used dimension; a backward
 //                     kernel that reads accumulators runs heads / kv_heads
 //                     CTAs per K/V head and work item), work_items
-//                     (CTAs per head and sequence), block,
+//                     (CTAs per head and sequence), head_section (tiled
+//                     kernels: query heads whose CTAs run together, the
+//                     L2's working set; the forward's and dQ kernel's grid
+//                     runs its heads section by section), block,
 //                     shared_memory_bytes, registers, spill_bytes,
 //                     stack_frame_bytes, ptx, cubin}]; a compute op and its
 //                     step name the kernel it launches ("kernel", and
@@ -99,6 +102,8 @@ struct KernelEntry {
   int64_t qRows = 0;
   int64_t kvRows = 0;
   int64_t stages = 0;
+  /// Query heads whose CTAs run together (tiled kernels; 0 otherwise).
+  int64_t headSection = 0;
   std::array<int64_t, 3> grid = {1, 1, 1};
   std::array<int64_t, 3> block = {1, 1, 1};
   /// Whether the kernel computes chunk-pair tiles (heads on the grid's x,

@@ -226,7 +226,7 @@ ForwardLaunch mlir::ringattn::hopper::backwardLaunch(const BackwardKernelSpec &s
   // y carries group CTAs per K/V head and work item.
   int64_t perItem = spec.deterministic ? 1 : g.group;
   return {static_cast<int64_t>(backwardWorkItems(spec).size()) * perItem,
-          g.threads, g.sharedBytes};
+          g.threads, g.sharedBytes, spec.deterministic ? g.heads : 1};
 }
 
 //===----------------------------------------------------------------------===//
@@ -1189,10 +1189,13 @@ void DqKernelBuilder::build() {
   warpInGroup = e.band(e.shr(tid, e.i32(5)), e.i32(3));
   lane = e.band(tid, e.i32(31));
   Value table = LLVM::AddressOfOp::create(e.b, e.loc, workItems);
-  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdY()));
+  int64_t items =
+      cast<LLVM::LLVMArrayType>(workItems.getGlobalType()).getNumElements();
+  auto [index, tileHead] = e.sectionedTile(g.heads, g.headSection(), items);
+  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), index));
   qChunk = e.shr(item, e.i32(16));
   qTile = e.band(item, e.i32(0xFFFF));
-  head = e.blockIdX();
+  head = tileHead;
   kvHead = e.divu(head, e.i32(g.group));
   batch = e.blockIdZ();
 
@@ -1420,7 +1423,7 @@ void DqKernelBuilder::emitConsumer() {
 ForwardLaunch mlir::ringattn::hopper::dqLaunch(const DqKernelSpec &spec) {
   DqGeometry g(spec);
   return {static_cast<int64_t>(dqWorkItems(spec).size()), g.threads,
-          g.sharedBytes};
+          g.sharedBytes, g.headSection()};
 }
 
 void mlir::ringattn::hopper::buildDqKernel(OpBuilder &builder, Location loc,

@@ -141,7 +141,7 @@ mlir::ringattn::hopper::forwardWorkItems(const ForwardKernelSpec &spec) {
 ForwardLaunch mlir::ringattn::hopper::forwardLaunch(const ForwardKernelSpec &spec) {
   Geometry g(spec);
   return {static_cast<int64_t>(forwardWorkItems(spec).size()), g.threads,
-          g.sharedBytes};
+          g.sharedBytes, g.headSection()};
 }
 
 //===----------------------------------------------------------------------===//
@@ -269,11 +269,15 @@ void ForwardKernelBuilder::emitPrologue(Block &entry, LLVM::GlobalOp workItems) 
 
   Value table = LLVM::AddressOfOp::create(e.b, e.loc, workItems);
   // Heads run along x, the work items (heaviest first) along y: the block
-  // scheduler issues every head's heaviest item before any lighter one.
-  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), e.blockIdY()));
+  // scheduler issues every head's (in an L2 section's) heaviest item before
+  // any lighter one.
+  int64_t items =
+      cast<LLVM::LLVMArrayType>(workItems.getGlobalType()).getNumElements();
+  auto [index, head] = e.sectionedTile(g.heads, g.headSection(), items);
+  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), index));
   v.qChunk = e.shr(item, e.i32(16));
   v.qTile = e.band(item, e.i32(0xFFFF));
-  v.head = e.blockIdX();
+  v.head = head;
   v.kvHead = e.divu(v.head, e.i32(g.group));
   v.batch = e.blockIdZ();
   decodeSegments();

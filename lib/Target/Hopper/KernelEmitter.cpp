@@ -270,6 +270,19 @@ void KernelEmitter::atomicAddF32(Value ptr, Value value) {
                             LLVM::AtomicOrdering::monotonic);
 }
 
+std::pair<Value, Value> KernelEmitter::sectionedTile(int64_t heads,
+                                                    int64_t section,
+                                                    int64_t items) {
+  if (section >= heads)
+    return {blockIdY(), blockIdX()};
+  Value linear = add(mul(blockIdY(), i32(heads)), blockIdX());
+  Value perSection = i32(section * items);
+  Value first = mul(divu(linear, perSection), i32(section));
+  Value inSection = remu(linear, perSection);
+  return {divu(inSection, i32(section)),
+          add(first, remu(inSection, i32(section)))};
+}
+
 void KernelEmitter::atomicAddF32x2(Value ptr, Value first, Value second) {
   // No LLVM atomicrmw form lowers to the vector red: inline PTX on the
   // pointer cast to the global space.

@@ -38,6 +38,25 @@ struct TileShape {
     return (std::min(qTile * bm + bm, chunk) - 1) / bn + 1;
   }
 
+  /// Query heads per L2 section of a kernel whose CTAs run heads along the
+  /// grid's x and work items along y. The block scheduler issues x fastest,
+  /// so a wave spans every head and reads every K/V head's rows: at 16k
+  /// tokens MHA's 32 K/V heads are 256 MB, five times the L2, and the
+  /// forward ran 12% behind cuDNN, DRAM-bound (H200, 2026-12-02). Sections
+  /// of whole K/V heads whose K and V (localLen rows each) fit
+  /// kL2KvBudgetBytes run one after the other instead; one section, the
+  /// plain order, where everything fits.
+  int64_t headSection() const {
+    constexpr int64_t kL2KvBudgetBytes = 32ll << 20;
+    int64_t perKvHead = 2 * localLen * headDim * 2;
+    int64_t fit = std::max<int64_t>(1, kL2KvBudgetBytes / perKvHead);
+    int64_t kvSection = 1;
+    for (int64_t d = 1; d <= kvHeads; ++d)
+      if (kvHeads % d == 0 && d <= fit)
+        kvSection = d;
+    return kvSection * group;
+  }
+
   int64_t chunk, localLen, heads, kvHeads, group, headDim, boxes;
   int64_t bm, bn, stages, qTiles, kvTiles, qTileBytes, kvTileBytes;
   double scaleLog2;

@@ -193,6 +193,21 @@ def check_case(manifest, case):
         fail("unknown case " + case)
 
 
+def expected_head_section(config, kernel):
+    """Query heads whose CTAs run together: the reducing backward one head at
+    a time, the deterministic one all of them; the forward and dQ kernels
+    sections of whole K/V heads whose K and V (a rank's rows, 2 bytes an
+    element) fit 32 MiB, the most K/V heads dividing kv_heads that do, at
+    least one."""
+    if kernel["role"] == "backward":
+        return config["heads"] if kernel["deterministic"] else 1
+    per_kv_head = 2 * (config["seq"] // config["cp"]) * config["head_dim"] * 2
+    fit = max(1, (32 << 20) // per_kv_head)
+    kv = max(d for d in range(1, config["kv_heads"] + 1)
+             if config["kv_heads"] % d == 0 and d <= fit)
+    return kv * config["heads"] // config["kv_heads"]
+
+
 def check_kernels(manifest):
     """Every compute names a kernel the manifest describes (or, with
     --no-kernels, none does); every kernel is launched by some step (the
@@ -227,6 +242,10 @@ def check_kernels(manifest):
             expect(k["grid"][0] == heads and k["grid"][1] >= 1 and
                    k["work_items"] == k["grid"][1],
                    "kernel grid: heads x work items")
+            expect(k["head_section"] == expected_head_section(config, k),
+                   "kernel %s: head_section %d (expected %d)" %
+                   (k["name"], k["head_section"],
+                    expected_head_section(config, k)))
         expect(k["registers"] > 0 and k["spill_bytes"] == 0,
                "kernel %s uses registers and spills none" % k["name"])
         expect(k["shared_memory_bytes"] <= 232448, "shared memory fits")

@@ -85,6 +85,10 @@ struct ForwardLaunch {
   int64_t gridX;
   int64_t blockThreads;
   int64_t sharedBytes;
+  /// Query heads whose CTAs run together (the L2's working set): an L2
+  /// section of the forward and dQ kernels, one query head at a time in
+  /// the reducing backward, every head in the deterministic one.
+  int64_t headSection;
 };
 ForwardLaunch forwardLaunch(const ForwardKernelSpec &spec);
 
