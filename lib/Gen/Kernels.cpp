@@ -77,8 +77,9 @@ KernelEntry describe(Operation *op, const hopper::KernelResources &r,
     describePairs(spec.pairs);
     entry.zero = spec.zeroChunks;
     entry.deterministic = spec.deterministic;
-    // The reducing kernel adds into dK and dV (zeroed by the launch).
-    entry.readsAccumulators = !spec.deterministic;
+    // The reducing kernel with grouped query heads adds into dK and dV
+    // (zeroed by the launch).
+    entry.readsAccumulators = spec.addsPartials();
     describeTiles(spec, launch, config.kvHeads);
   } else if (auto dq = dyn_cast<rakernel::BackwardDqOp>(op)) {
     hopper::DqKernelSpec spec = hopper::DqKernelSpec::fromOp(dq);

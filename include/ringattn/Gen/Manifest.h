@@ -42,7 +42,8 @@
 //                     kv, mask}] (local chunk numbering), finalize, zero,
 //                     deterministic, reads_accumulators (forward: merges
 //                     into the accumulators; backward: adds dK and dV per
-//                     query head into the zeroed partial), writes_final, q_len,
+//                     query head into the zeroed partial, where query heads
+//                     share a K/V head), writes_final, q_len,
 //                     kv_len, q_rows, kv_rows, stages, grid (per sequence:
 //                     tiled kernels {heads or kv_heads, work items, 1}, the
 //                     heaviest items first; elementwise {blocks, 1, 1}; the

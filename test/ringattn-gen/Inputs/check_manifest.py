@@ -246,6 +246,13 @@ def check_kernels(manifest):
                    "kernel %s: head_section %d (expected %d)" %
                    (k["name"], k["head_section"],
                     expected_head_section(config, k)))
+        if k["role"] == "backward":
+            # Adds into zeroed partials only where query heads share a K/V
+            # head; otherwise one CTA stores each row.
+            expect(k["reads_accumulators"] ==
+                   (not k["deterministic"] and
+                    config["heads"] > config["kv_heads"]),
+                   "backward %s reads_accumulators" % k["name"])
         expect(k["registers"] > 0 and k["spill_bytes"] == 0,
                "kernel %s uses registers and spills none" % k["name"])
         expect(k["shared_memory_bytes"] <= 232448, "shared memory fits")

@@ -52,6 +52,13 @@ struct BackwardKernelSpec {
   int64_t blockN = 128;
   int64_t stages = 2;
 
+  /// Whether the epilogue adds its query head's dK and dV into the step's
+  /// zeroed fp32 partials (the reducing kernel with query heads sharing a
+  /// K/V head); else one CTA owns each partial row and stores it.
+  bool addsPartials() const {
+    return !deterministic && config.groupSize() > 1;
+  }
+
   static BackwardKernelSpec fromOp(rakernel::BackwardOp op);
 };
 
