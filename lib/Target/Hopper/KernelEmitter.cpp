@@ -273,14 +273,21 @@ void KernelEmitter::atomicAddF32(Value ptr, Value value) {
 std::pair<Value, Value> KernelEmitter::sectionedTile(int64_t heads,
                                                     int64_t section,
                                                     int64_t items) {
+  // One op per statement: argument evaluation order is unspecified in C++,
+  // and the PTX should not depend on the host compiler.
+  Value y = blockIdY();
+  Value x = blockIdX();
   if (section >= heads)
-    return {blockIdY(), blockIdX()};
-  Value linear = add(mul(blockIdY(), i32(heads)), blockIdX());
+    return {y, x};
+  Value linear = add(mul(y, i32(heads)), x);
   Value perSection = i32(section * items);
-  Value first = mul(divu(linear, perSection), i32(section));
+  Value sectionIndex = divu(linear, perSection);
+  Value first = mul(sectionIndex, i32(section));
   Value inSection = remu(linear, perSection);
-  return {divu(inSection, i32(section)),
-          add(first, remu(inSection, i32(section)))};
+  Value width = i32(section);
+  Value item = divu(inSection, width);
+  Value inHeads = remu(inSection, width);
+  return {item, add(first, inHeads)};
 }
 
 void KernelEmitter::atomicAddF32x2(Value ptr, Value first, Value second) {
