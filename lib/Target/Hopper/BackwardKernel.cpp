@@ -1190,11 +1190,8 @@ void DqKernelBuilder::build() {
   warpgroup = e.shr(tid, e.i32(7));
   warpInGroup = e.band(e.shr(tid, e.i32(5)), e.i32(3));
   lane = e.band(tid, e.i32(31));
-  Value table = LLVM::AddressOfOp::create(e.b, e.loc, workItems);
-  int64_t items =
-      cast<LLVM::LLVMArrayType>(workItems.getGlobalType()).getNumElements();
-  auto [index, tileHead] = e.sectionedTile(g.heads, g.headSection(), items);
-  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), index));
+  auto [item, tileHead] =
+      e.sectionedWorkItem(workItems, g.heads, g.headSection());
   qChunk = e.shr(item, e.i32(16));
   qTile = e.band(item, e.i32(0xFFFF));
   head = tileHead;

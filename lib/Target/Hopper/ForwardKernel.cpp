@@ -267,14 +267,11 @@ void ForwardKernelBuilder::emitPrologue(Block &entry, LLVM::GlobalOp workItems) 
   v.warpInGroup = e.band(e.shr(v.tid, e.i32(5)), e.i32(3));
   v.lane = e.band(v.tid, e.i32(31));
 
-  Value table = LLVM::AddressOfOp::create(e.b, e.loc, workItems);
   // Heads run along x, the work items (heaviest first) along y: the block
   // scheduler issues every head's (in an L2 section's) heaviest item before
   // any lighter one.
-  int64_t items =
-      cast<LLVM::LLVMArrayType>(workItems.getGlobalType()).getNumElements();
-  auto [index, head] = e.sectionedTile(g.heads, g.headSection(), items);
-  Value item = e.load(e.i32Type(), e.gep(table, e.i32Type(), index));
+  auto [item, head] =
+      e.sectionedWorkItem(workItems, g.heads, g.headSection());
   v.qChunk = e.shr(item, e.i32(16));
   v.qTile = e.band(item, e.i32(0xFFFF));
   v.head = head;

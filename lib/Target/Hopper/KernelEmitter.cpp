@@ -270,24 +270,30 @@ void KernelEmitter::atomicAddF32(Value ptr, Value value) {
                             LLVM::AtomicOrdering::monotonic);
 }
 
-std::pair<Value, Value> KernelEmitter::sectionedTile(int64_t heads,
-                                                    int64_t section,
-                                                    int64_t items) {
+std::pair<Value, Value> KernelEmitter::sectionedWorkItem(LLVM::GlobalOp table,
+                                                        int64_t heads,
+                                                        int64_t section) {
+  int64_t items =
+      cast<LLVM::LLVMArrayType>(table.getGlobalType()).getNumElements();
+  Value tableAddress = LLVM::AddressOfOp::create(b, loc, table);
   // One op per statement: argument evaluation order is unspecified in C++,
   // and the PTX should not depend on the host compiler.
   Value y = blockIdY();
   Value x = blockIdX();
-  if (section >= heads)
-    return {y, x};
-  Value linear = add(mul(y, i32(heads)), x);
-  Value perSection = i32(section * items);
-  Value sectionIndex = divu(linear, perSection);
-  Value first = mul(sectionIndex, i32(section));
-  Value inSection = remu(linear, perSection);
-  Value width = i32(section);
-  Value item = divu(inSection, width);
-  Value inHeads = remu(inSection, width);
-  return {item, add(first, inHeads)};
+  Value index = y, head = x;
+  if (section < heads) {
+    Value linear = add(mul(y, i32(heads)), x);
+    Value perSection = i32(section * items);
+    Value sectionIndex = divu(linear, perSection);
+    Value first = mul(sectionIndex, i32(section));
+    Value inSection = remu(linear, perSection);
+    Value width = i32(section);
+    index = divu(inSection, width);
+    Value inHeads = remu(inSection, width);
+    head = add(first, inHeads);
+  }
+  Value item = load(i32Type(), gep(tableAddress, i32Type(), index));
+  return {item, head};
 }
 
 void KernelEmitter::atomicAddF32x2(Value ptr, Value first, Value second) {

@@ -183,12 +183,13 @@ public:
   /// aligned (red.global.add.v2.f32).
   void atomicAddF32x2(Value ptr, Value first, Value second);
 
-  /// A tiled CTA's work item index and head: the grid runs `heads` along x
-  /// and `items` along y; consecutive CTAs (x fastest) take the heads of
-  /// one section of `section` heads, item by item, then the next section's
-  /// (see TileShape::headSection). One section is the grid's own order.
-  std::pair<Value, Value> sectionedTile(int64_t heads, int64_t section,
-                                        int64_t items);
+  /// A tiled CTA's work item (loaded from `table`, one per grid row) and
+  /// head: the grid runs `heads` along x and the table's items along y;
+  /// consecutive CTAs (x fastest) take the heads of one section of
+  /// `section` heads, item by item, then the next section's (see
+  /// TileShape::headSection). One section is the grid's own order.
+  std::pair<Value, Value> sectionedWorkItem(LLVM::GlobalOp table,
+                                            int64_t heads, int64_t section);
 
   // wgmma.
   void wgmmaFence();

@@ -265,6 +265,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("manifest")
     parser.add_argument("--case")
+    parser.add_argument("--sections", action="store_true",
+                        help="also print each tiled kernel's role and "
+                             "head_section, a line each")
     args = parser.parse_args()
     with open(args.manifest) as f:
         manifest = json.load(f)
@@ -284,6 +287,10 @@ def main():
     check_buffers(manifest)
     if args.case:
         check_case(manifest, args.case)
+    if args.sections:
+        for k in manifest["kernels"]:
+            if k["head_section"]:
+                print("section:", k["role"], k["head_section"])
     print("manifest ok: " + manifest["config"]["description"])
 
 
