@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/ringattn-out}
 mkdir -p "$out"
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
-ring=.carry/ring
+ring=${RING:-.carry/ring}
+flags=${FAULT_FLAGS:-}  # --one-gpu: both ranks on GPU 0 (RINGATTN_TRANSPORT=ce)
 if [ -z "${RINGATTN_RUNTIME_LIB:-}" ]; then
   cmake -G Ninja -S runtime -B /tmp/rt > /dev/null && ninja -C /tmp/rt > /dev/null ||
     { echo "runtime build failed"; exit 1; }
@@ -25,9 +26,9 @@ wait
 rm -rf /tmp/ring-faults && mkdir -p /tmp/ring-faults
 run2() { timeout "$1" torchrun --standalone --nproc_per_node 2 "${@:2}"; }
 status=0
-run2 120 test/GPU/ring_faults.py $ring2 $other --dir /tmp/ring-faults \
+run2 120 test/GPU/ring_faults.py $ring2 $other $flags --dir /tmp/ring-faults \
   --json "$out/ring-faults.json" > "$out/ring-faults.log" 2>&1 || status=1
-run2 90 test/GPU/ring_faults.py $ring2 $other --scenarios death --single $single \
+run2 90 test/GPU/ring_faults.py $ring2 $other $flags --scenarios death --single $single \
   --dir /tmp/ring-faults --json "$out/ring-faults-death.json" >> "$out/ring-faults.log" 2>&1 || status=1
 grep -E "^(PASS|FAIL)|passed|Error" "$out/ring-faults.log" | cut -c1-240
 exit $status

@@ -4,12 +4,13 @@
 # baselines), and copies the anchors (../shared/anchors) into .carry/anchors
 # with one change: ANCHOR_SEQS (comma-separated) overrides their sequence
 # lengths (16k, 32k, 64k), for cp = 8 at 128k. RING_FLAGS (e.g. --deterministic)
-# go to every package.
+# go to every package. RING_ONLY (an extended regex) keeps the packages whose
+# names match; RING_OUT replaces .carry/ring (bench/ring_one_gpu.sh uses both).
 # The device machine has no MLIR: carry .carry with the call (bench/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gen=build/bin/ringattn-gen
-out=.carry/ring
+out=${RING_OUT:-.carry/ring}
 rm -rf "$out"
 mkdir -p "$out"
 # name cp seq heads kv_heads head_dim layout [flags]
@@ -47,6 +48,7 @@ packages=(
 start=$(date +%s.%N)
 for line in "${packages[@]}"; do
   read -r name cp seq heads kv dim layout flags <<<"$line"
+  [[ -n "${RING_ONLY:-}" && ! "$name" =~ ^(${RING_ONLY})$ ]] && continue
   [[ " ${RING_FLAGS:-} " == *" ${flags:-none} "* ]] && flags=""
   # shellcheck disable=SC2086  # flags: zero or more words
   "$gen" --cp "$cp" --seq "$seq" --heads "$heads" --kv-heads "$kv" \

@@ -1,8 +1,9 @@
 //===- Context.cpp - creating and destroying a rank of the ring -----------===//
 //
-// ringattn_context_create joins the ring (one NCCL communicator, checked
-// against every peer's package and batch), opens the connections its
-// programs use, allocates the rank's buffers and starts the watchdog;
+// ringattn_context_create joins the ring (one NCCL communicator, or the
+// copy-engine transport's windows and sockets; checked against every peer's
+// package and batch), opens the connections its programs use, allocates the
+// rank's buffers and starts the watchdog;
 // ringattn_context_destroy gives everything back, a failed context's device
 // buffers only once its streams have drained. The C API's calls on a context
 // land here and run through Ring.cpp; failures through Health.cpp.
@@ -17,24 +18,13 @@
 #include "ringattn/testing.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <random>
 
 using namespace ringattn::runtime;
-
-namespace {
-
-/// What every rank tells the others when it joins the ring.
-struct RankIdentity {
-  uint64_t configHash;
-  int64_t batch;
-  int64_t rank;
-  char description[232];
-};
-static_assert(sizeof(RankIdentity) == 256, "exchanged as 256 bytes");
-
-} // namespace
 
 namespace {
 
@@ -50,6 +40,56 @@ ringattn_status allocate(ringattn_context &c, const Driver &d, CUdeviceptr &ptr,
   liveDeviceBytes += bytes;
   return RINGATTN_OK;
 }
+
+} // namespace
+
+namespace ringattn::runtime {
+
+ringattn_status transportOf(Transport &transport) {
+  const char *name = std::getenv("RINGATTN_TRANSPORT");
+  std::string value = name ? name : "";
+  if (value.empty() || value == "nccl")
+    transport = Transport::Nccl;
+  else if (value == "ce")
+    transport = Transport::CopyEngine;
+  else
+    return invalid("RINGATTN_TRANSPORT must be nccl or ce (got '" + value +
+                   "')");
+  return RINGATTN_OK;
+}
+
+RankIdentity identityOf(const ringattn_context &c) {
+  RankIdentity mine{};
+  mine.configHash = c.package->config_hash;
+  mine.batch = c.batch;
+  mine.rank = c.rank;
+  std::strncpy(mine.description, c.package->description,
+               sizeof(mine.description) - 1);
+  return mine;
+}
+
+ringattn_status checkIdentities(ringattn_context &c,
+                                const std::vector<RankIdentity> &identities) {
+  RankIdentity mine = identityOf(c);
+  for (const RankIdentity &peer : identities) {
+    if (peer.configHash == mine.configHash && peer.batch == mine.batch)
+      continue;
+    std::string theirs(peer.description, strnlen(peer.description,
+                                                 sizeof(peer.description)));
+    return fail(RINGATTN_ERROR_CONFIG_MISMATCH,
+                "rank " + std::to_string(peer.rank) + " runs " + theirs +
+                    " with batch " + std::to_string(peer.batch) + ", rank " +
+                    std::to_string(c.rank) + " runs " +
+                    c.package->description + " with batch " +
+                    std::to_string(c.batch) +
+                    ": every rank must use the same package and batch");
+  }
+  return RINGATTN_OK;
+}
+
+} // namespace ringattn::runtime
+
+namespace {
 
 /// Opens the NCCL connections to every peer this rank's programs send to or
 /// receive from, with a one-float exchange: NCCL connects lazily, and a first
@@ -102,12 +142,7 @@ ringattn_status joinRing(ringattn_context &c, const Driver &d,
 
   int64_t cp = c.package->cp;
   std::vector<RankIdentity> identities(cp);
-  RankIdentity mine{};
-  mine.configHash = c.package->config_hash;
-  mine.batch = c.batch;
-  mine.rank = c.rank;
-  std::strncpy(mine.description, c.package->description,
-               sizeof(mine.description) - 1);
+  RankIdentity mine = identityOf(c);
   RINGATTN_TRY(allocate(c, d, c.exchange, sizeof(RankIdentity) * (cp + 1)));
   CUdeviceptr myBlock = c.exchange + sizeof(RankIdentity) * cp;
   RINGATTN_TRY(checkCuda(d.memcpyHtoDAsync(myBlock, &mine, sizeof(mine),
@@ -124,19 +159,7 @@ ringattn_status joinRing(ringattn_context &c, const Driver &d,
                                            c.commStream),
                          "cuMemcpyDtoHAsync"));
   RINGATTN_TRY(drainCommStream(c, d, "the configuration exchange"));
-  for (const RankIdentity &peer : identities) {
-    if (peer.configHash == mine.configHash && peer.batch == mine.batch)
-      continue;
-    std::string theirs(peer.description, strnlen(peer.description,
-                                                 sizeof(peer.description)));
-    return fail(RINGATTN_ERROR_CONFIG_MISMATCH,
-                "rank " + std::to_string(peer.rank) + " runs " + theirs +
-                    " with batch " + std::to_string(peer.batch) + ", rank " +
-                    std::to_string(c.rank) + " runs " +
-                    c.package->description + " with batch " +
-                    std::to_string(c.batch) +
-                    ": every rank must use the same package and batch");
-  }
+  RINGATTN_TRY(checkIdentities(c, identities));
   return connectPeers(c, d, *nccl);
 }
 
@@ -160,10 +183,11 @@ void release(ringattn_context &c) {
       nccl->commAbort(c.comm);
   }
   // A failed context may still have work queued that reads its buffers (an
-  // aborted ring's kernels end, but a caller's stream may be slow to drain):
-  // free the device buffers only once it has drained, within the bound;
-  // otherwise leave them (a leak, not a use after free).
-  if (c.error.load() != RINGATTN_OK) {
+  // aborted ring's kernels end, but a caller's stream may be slow to drain),
+  // and a copy-engine ring's copies write into its peers' windows, mapped
+  // here: free the device buffers and unmap only once it has drained, within
+  // the bound; otherwise leave them (a leak, not a use after free).
+  if (c.error.load() != RINGATTN_OK || c.ce) {
     Clock::time_point start = Clock::now();
     auto busy = [&]() {
       for (CUstream s : {c.commStream, c.backgroundStream})
@@ -175,8 +199,15 @@ void release(ringattn_context &c) {
     while (busy()) {
       if (Clock::now() - start > std::chrono::milliseconds(c.timeoutMs))
         return; // still busy: keep every device resource
+      if (c.ce)
+        tendCopyEngine(c, *d); // peers' notices; releases a failed ring
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+  }
+  if (c.ce) {
+    if (c.ce->base)
+      liveDeviceBytes -= static_cast<int64_t>(c.ce->mappedBytes);
+    releaseCopyEngine(c, *d);
   }
   for (auto [p, bytes] : c.allocations) {
     d->memFree(p);
@@ -217,6 +248,17 @@ ringattn_context_inject_fault(ringattn_context *context,
 extern "C" ringattn_status ringattn_get_unique_id(ringattn_unique_id *id) {
   if (!id)
     return invalid("id is null");
+  Transport transport = Transport::Nccl;
+  RINGATTN_TRY(transportOf(transport));
+  if (transport == Transport::CopyEngine) {
+    // Names the ring's sockets: random, no NCCL needed.
+    std::random_device random;
+    for (size_t i = 0; i < sizeof(id->internal); i += sizeof(unsigned)) {
+      unsigned word = random();
+      std::memcpy(id->internal + i, &word, sizeof(word));
+    }
+    return succeed();
+  }
   const Nccl *nccl = nullptr;
   RINGATTN_TRY(loadNccl(nccl));
   ncclUniqueId uid;
@@ -249,7 +291,10 @@ extern "C" ringattn_status ringattn_context_create(
                    " elements): use a smaller batch per call");
   if (package->cp > 1 && !id)
     return invalid("id is null (cp = " + std::to_string(package->cp) +
-                   " needs the ring's NCCL unique id)");
+                   " needs the ring's unique id)");
+  Transport transport = Transport::Nccl;
+  RINGATTN_TRY(transportOf(transport));
+  bool copyEngine = package->cp > 1 && transport == Transport::CopyEngine;
   const Driver *d = nullptr;
   RINGATTN_TRY(loadDriver(d));
 
@@ -285,11 +330,13 @@ extern "C" ringattn_status ringattn_context_create(
   };
   c->kvRing.assign(2 * package->kv_ring_slots, 0);
   c->dkvRing.assign(package->dkv_ring_slots, 0);
+  // Over the copy engines the ring slots live in the rank's window
+  // (joinCopyEngineRing points them there).
   for (CUdeviceptr &p : c->kvRing)
-    if ((status = alloc(p, 2 * c->kvElements)) != RINGATTN_OK)
+    if (!copyEngine && (status = alloc(p, 2 * c->kvElements)) != RINGATTN_OK)
       return cleanup(status);
   for (CUdeviceptr &p : c->dkvRing)
-    if ((status = alloc(p, 8 * c->kvElements)) != RINGATTN_OK)
+    if (!copyEngine && (status = alloc(p, 8 * c->kvElements)) != RINGATTN_OK)
       return cleanup(status);
   if ((status = alloc(c->dkvPartial, 8 * c->kvElements)) != RINGATTN_OK ||
       (status = alloc(c->oAcc, 4 * c->qElements)) != RINGATTN_OK ||
@@ -324,8 +371,16 @@ extern "C" ringattn_status ringattn_context_create(
   if ((status = checkCuda(d->eventCreate(&c->done, CU_EVENT_DISABLE_TIMING),
                           "cuEventCreate")) != RINGATTN_OK)
     return cleanup(status);
-  if (package->cp > 1 && (status = joinRing(*c, *d, *id)) != RINGATTN_OK)
+  if (copyEngine) {
+    status = joinCopyEngineRing(*c, *d, *id);
+    if (c->ce && c->ce->base)
+      liveDeviceBytes += static_cast<int64_t>(c->ce->mappedBytes);
+    if (status != RINGATTN_OK)
+      return cleanup(status);
+  } else if (package->cp > 1 &&
+             (status = joinRing(*c, *d, *id)) != RINGATTN_OK) {
     return cleanup(status);
+  }
   c->watchdog = std::thread(watchdogLoop, c.get());
   *context = c.release();
   return succeed();

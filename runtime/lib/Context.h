@@ -2,15 +2,17 @@
 //
 // The state of a ringattn_context, and what its three parts share:
 // Context.cpp creates and destroys contexts and holds the C API; Ring.cpp
-// runs a rank's forward or backward program (NCCL groups, kernel launches,
-// the events between them); Health.cpp keeps the sticky error, the watchdog
-// and the bounded waits.
+// runs a rank's forward or backward program (transfer groups, kernel
+// launches, the events between them); the transfers go through NCCL or
+// through the copy engines (CopyEngine.cpp); Health.cpp keeps the sticky
+// error, the watchdog and the bounded waits.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef RINGATTN_RUNTIME_CONTEXT_H
 #define RINGATTN_RUNTIME_CONTEXT_H
 
+#include "CopyEngine.h"
 #include "Driver.h"
 #include "Nccl.h"
 #include "ringattn/package.h"
@@ -20,6 +22,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -37,7 +40,8 @@ struct ringattn_context {
   int64_t batch = 0;
   int64_t timeoutMs = ringattn::runtime::kDefaultTimeoutMs;
   ringattn_module *module = nullptr;
-  ncclComm_t comm = nullptr;
+  ncclComm_t comm = nullptr;                        // NCCL transport
+  std::unique_ptr<ringattn::runtime::CopyEngineRing> ce; // copy engines
   // NCCL's streams: K/V hops at the highest priority (the next step waits
   // for them: the block scheduler places their CTAs as soon as an SM frees
   // up); dK/dV hops at the default one (nothing waits for them before the
@@ -86,6 +90,29 @@ struct ringattn_context {
 };
 
 namespace ringattn::runtime {
+
+/// How a ring moves its hops (RINGATTN_TRANSPORT): NCCL's send/recv kernels,
+/// or the copy engines into the peers' mapped windows.
+enum class Transport { Nccl, CopyEngine };
+
+/// The transport RINGATTN_TRANSPORT names ("nccl", the default, or "ce").
+ringattn_status transportOf(Transport &transport);
+
+/// What every rank tells the others when it joins the ring.
+struct RankIdentity {
+  uint64_t configHash;
+  int64_t batch;
+  int64_t rank;
+  char description[232];
+};
+static_assert(sizeof(RankIdentity) == 256, "exchanged as 256 bytes");
+
+/// This rank's identity.
+RankIdentity identityOf(const ringattn_context &c);
+
+/// CONFIG_MISMATCH unless every rank runs this rank's package and batch.
+ringattn_status checkIdentities(ringattn_context &c,
+                                const std::vector<RankIdentity> &identities);
 
 /// The tensors of one call.
 struct Tensors {

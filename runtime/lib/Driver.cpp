@@ -97,7 +97,31 @@ LoadedDriver load() {
             resolve(getProc, "cuEventDestroy", d.eventDestroy, error) &&
             resolve(getProc, "cuEventRecord", d.eventRecord, error) &&
             resolve(getProc, "cuEventQuery", d.eventQuery, error) &&
-            resolve(getProc, "cuEventElapsedTime", d.eventElapsedTime, error);
+            resolve(getProc, "cuEventElapsedTime", d.eventElapsedTime, error) &&
+            resolve(getProc, "cuMemGetAllocationGranularity",
+                    d.memGetAllocationGranularity, error) &&
+            resolve(getProc, "cuMemCreate", d.memCreate, error) &&
+            resolve(getProc, "cuMemRelease", d.memRelease, error) &&
+            resolve(getProc, "cuMemAddressReserve", d.memAddressReserve,
+                    error) &&
+            resolve(getProc, "cuMemAddressFree", d.memAddressFree, error) &&
+            resolve(getProc, "cuMemMap", d.memMap, error) &&
+            resolve(getProc, "cuMemUnmap", d.memUnmap, error) &&
+            resolve(getProc, "cuMemSetAccess", d.memSetAccess, error) &&
+            resolve(getProc, "cuMemExportToShareableHandle",
+                    d.memExportToShareableHandle, error) &&
+            resolve(getProc, "cuMemImportFromShareableHandle",
+                    d.memImportFromShareableHandle, error) &&
+            resolve(getProc, "cuMemcpyDtoDAsync", d.memcpyDtoDAsync, error) &&
+            resolve(getProc, "cuStreamWaitValue32", d.streamWaitValue32,
+                    error) &&
+            resolve(getProc, "cuStreamWriteValue32", d.streamWriteValue32,
+                    error) &&
+            resolve(getProc, "cuMemHostRegister", d.memHostRegister, error) &&
+            resolve(getProc, "cuMemHostUnregister", d.memHostUnregister,
+                    error) &&
+            resolve(getProc, "cuMemHostGetDevicePointer",
+                    d.memHostGetDevicePointer, error);
   if (!ok) {
     loaded.status = RINGATTN_ERROR_NO_DRIVER;
     loaded.error = error;

@@ -54,6 +54,27 @@ struct Driver {
   decltype(&::cuEventRecord) eventRecord = nullptr;
   decltype(&::cuEventQuery) eventQuery = nullptr;
   decltype(&::cuEventElapsedTime) eventElapsedTime = nullptr;
+  // The copy-engine transport (CopyEngine.cpp): exportable memory, peer
+  // copies and stream memory operations.
+  decltype(&::cuMemGetAllocationGranularity) memGetAllocationGranularity =
+      nullptr;
+  decltype(&::cuMemCreate) memCreate = nullptr;
+  decltype(&::cuMemRelease) memRelease = nullptr;
+  decltype(&::cuMemAddressReserve) memAddressReserve = nullptr;
+  decltype(&::cuMemAddressFree) memAddressFree = nullptr;
+  decltype(&::cuMemMap) memMap = nullptr;
+  decltype(&::cuMemUnmap) memUnmap = nullptr;
+  decltype(&::cuMemSetAccess) memSetAccess = nullptr;
+  decltype(&::cuMemExportToShareableHandle) memExportToShareableHandle =
+      nullptr;
+  decltype(&::cuMemImportFromShareableHandle) memImportFromShareableHandle =
+      nullptr;
+  decltype(&::cuMemcpyDtoDAsync) memcpyDtoDAsync = nullptr;
+  decltype(&::cuStreamWaitValue32) streamWaitValue32 = nullptr;
+  decltype(&::cuStreamWriteValue32) streamWriteValue32 = nullptr;
+  decltype(&::cuMemHostRegister) memHostRegister = nullptr;
+  decltype(&::cuMemHostUnregister) memHostUnregister = nullptr;
+  decltype(&::cuMemHostGetDevicePointer) memHostGetDevicePointer = nullptr;
 };
 
 /// The loaded driver, initialized (cuInit) once per process.

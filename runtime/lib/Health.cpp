@@ -3,7 +3,9 @@
 // A context fails once: the first failure's status and message stick, and
 // every later call reports them. The watchdog thread bounds how long the ring
 // may stall: on a NCCL error, or when enqueued work does not finish within
-// the bound, it aborts the communicator (stuck NCCL kernels then return).
+// the bound, it aborts the communicator (stuck NCCL kernels then return);
+// over the copy engines it reads the peers' notices and, once the context
+// has failed, releases the waits that can no longer be met.
 // Host-side waits on NCCL and on the communication stream are bounded the
 // same way.
 //
@@ -81,7 +83,7 @@ bool pollRing(ringattn_context &c, const Driver &d, Clock::time_point since,
               "rank " + std::to_string(c.rank) + ": the ring made no progress "
               "for " + std::to_string(boundMs) +
                   " ms (a peer exited, crashed or never called); the "
-                  "communicator was aborted");
+                  "ring was aborted");
     return false;
   }
   return true;
@@ -95,6 +97,15 @@ void watchdogLoop(ringattn_context *c) {
   std::unique_lock<std::mutex> lock(c->mutex);
   while (!c->stop) {
     c->wake.wait_for(lock, std::chrono::milliseconds(5));
+    if (c->stop)
+      continue;
+    if (c->ce) {
+      // The peers' notices, and a failed ring's release (failContext takes
+      // the lock).
+      lock.unlock();
+      tendCopyEngine(*c, *d);
+      lock.lock();
+    }
     if (c->stop || !c->outstanding || c->error.load() != RINGATTN_OK)
       continue;
     Clock::time_point since = c->outstandingSince;

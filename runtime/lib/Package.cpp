@@ -62,7 +62,12 @@ ringattn_status checkProgram(const ringattn_package &p, int rank,
         return bad(at + "peer " + std::to_string(op.peer) + " out of range");
       if (op.transfer < 0 || op.transfer >= program.num_transfers)
         return bad(at + "transfer id out of range");
+      // What travels: K/V (the caller's, or a ring slot) into a K/V ring
+      // slot, or a dK/dV accumulator between dK/dV ring slots.
       if (op.buffer.kind == RINGATTN_BUFFER_NONE ||
+          op.buffer.kind == RINGATTN_BUFFER_DKV_PARTIAL ||
+          (op.kind == RINGATTN_OP_RECV &&
+           op.buffer.kind == RINGATTN_BUFFER_KV_LOCAL) ||
           !checkBuffer(op.buffer, isDkv(op.buffer)))
         return bad(at + "bad buffer");
       break;
@@ -112,6 +117,41 @@ ringattn_status checkProgram(const ringattn_package &p, int rank,
       return bad(at + "unknown op kind " + std::to_string(op.kind));
     }
   }
+  return RINGATTN_OK;
+}
+
+/// Every send meets a receive of the same kind of buffer: the k-th send
+/// from rank r to rank q meets the k-th receive on q from r (NCCL's rule,
+/// which the copy-engine transport follows too).
+ringattn_status checkPairs(const ringattn_package &p,
+                           const ringattn_program *programs,
+                           const char *direction) {
+  // [from][to]: the buffer kinds (K/V or dK/dV) sent, and received.
+  std::vector<std::vector<std::string>> sent(p.cp * p.cp),
+      received(p.cp * p.cp);
+  for (int r = 0; r < p.cp; ++r)
+    for (int i = 0; i < programs[r].num_ops; ++i) {
+      const ringattn_op &op = programs[r].ops[i];
+      bool dkv = op.buffer.kind == RINGATTN_BUFFER_DKV_RING;
+      if (op.kind == RINGATTN_OP_SEND)
+        sent[r * p.cp + op.peer].push_back(dkv ? "dK/dV" : "K/V");
+      else if (op.kind == RINGATTN_OP_RECV)
+        received[op.peer * p.cp + r].push_back(dkv ? "dK/dV" : "K/V");
+    }
+  for (int from = 0; from < p.cp; ++from)
+    for (int to = 0; to < p.cp; ++to) {
+      const auto &s = sent[from * p.cp + to], &r = received[from * p.cp + to];
+      std::string pair = std::string(direction) + " programs: rank " +
+                         std::to_string(from) + " to rank " +
+                         std::to_string(to) + ": ";
+      if (s.size() != r.size())
+        return bad(pair + std::to_string(s.size()) + " sends but " +
+                   std::to_string(r.size()) + " receives");
+      for (size_t k = 0; k < s.size(); ++k)
+        if (s[k] != r[k])
+          return bad(pair + "send " + std::to_string(k) + " carries " + s[k] +
+                     ", its receive takes " + r[k]);
+    }
   return RINGATTN_OK;
 }
 
@@ -185,6 +225,8 @@ ringattn_status ringattn::runtime::checkPackage(const ringattn_package *p,
     RINGATTN_TRY(checkProgram(*p, r, p->forward[r], "forward"));
     RINGATTN_TRY(checkProgram(*p, r, p->backward[r], "backward"));
   }
+  RINGATTN_TRY(checkPairs(*p, p->forward, "forward"));
+  RINGATTN_TRY(checkPairs(*p, p->backward, "backward"));
   return RINGATTN_OK;
 }
 

@@ -1,7 +1,8 @@
 //===- Ring.cpp - running a rank's forward or backward program ------------===//
 //
-// The NCCL ring: runs the generated program of one rank (ringattn/package.h).
-// Posts run as NCCL groups on the context's communication streams, after an
+// The ring: runs the generated program of one rank (ringattn/package.h).
+// Posts run as transfer groups (NCCL's, or the copy engines': CopyEngine.cpp)
+// on the context's communication streams, after an
 // event that orders them behind the work already on the caller's stream;
 // waits make the caller's stream wait for a group's event; computes launch
 // the generated kernels on the caller's stream. Nothing blocks the host, so
@@ -76,7 +77,9 @@ ringattn_status runProgram(ringattn_context &c, bool backward,
   const Driver *d = nullptr;
   RINGATTN_TRY(loadDriver(d));
   const Nccl *nccl = nullptr;
-  if (c.package->cp > 1)
+  if (c.ce)
+    RINGATTN_TRY(checkCopyEnginePeers(c));
+  else if (c.package->cp > 1)
     RINGATTN_TRY(loadNccl(nccl));
   ContextGuard guard(c.module->context);
   RINGATTN_TRY(guard.status());
@@ -139,7 +142,10 @@ ringattn_status runProgram(ringattn_context &c, bool backward,
     if (c.failNextGroup.exchange(false))
       return checkNccl(ncclSystemError, "ncclGroupEnd (injected fault)");
     int start = timing(on);
-    if (c.transfers)
+    if (c.transfers && c.ce)
+      RINGATTN_TRY(postCopyEngineGroup(c, *d, backward, group.first,
+                                       group.last, t, on));
+    else if (c.transfers)
       RINGATTN_TRY(
           postGroup(c, *nccl, program.ops, group.first, group.last, t, on));
     int end = timing(on);

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -151,6 +152,23 @@ void checkPackages() {
   t.forwardOps[0][4].buffer.slot = 1;
   expect(ringattn_package_check(&t.p), RINGATTN_ERROR_INVALID_ARGUMENT,
          "bad buffer", "package ring slot");
+  t.forwardOps[0][4].buffer.slot = 0;
+  // A receive into the caller's k and v.
+  t.forwardOps[1][1].buffer.kind = RINGATTN_BUFFER_KV_LOCAL;
+  expect(ringattn_package_check(&t.p), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "op 1: bad buffer", "package receive into k, v");
+  t.forwardOps[1][1].buffer.kind = RINGATTN_BUFFER_KV_RING;
+  expect(ringattn_package_check(&t.p), RINGATTN_OK, "", "package mended");
+  // Sends and receives that do not pair up.
+  t.forwardOps[1][1].kind = RINGATTN_OP_SEND;
+  expect(ringattn_package_check(&t.p), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "forward programs: rank 0 to rank 1: 1 sends but 0 receives",
+         "package unpaired send");
+  t.forwardOps[1][1].kind = RINGATTN_OP_RECV;
+  t.forwardOps[0][0].buffer = {RINGATTN_BUFFER_DKV_RING, 0};
+  expect(ringattn_package_check(&t.p), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "rank 0 to rank 1: send 0 carries dK/dV, its receive takes K/V",
+         "package send and receive of different buffers");
 }
 
 /// The ring API: context creation, calls on a context and the zigzag
@@ -191,8 +209,28 @@ void checkContextArguments(char *buffer) {
          RINGATTN_ERROR_INVALID_ARGUMENT, "timeout_ms must not be negative",
          "create timeout");
   expect(ringattn_context_create(&p, 0, 0, 1, nullptr, 0, &context),
-         RINGATTN_ERROR_INVALID_ARGUMENT, "needs the ring's NCCL unique id",
+         RINGATTN_ERROR_INVALID_ARGUMENT, "needs the ring's unique id",
          "create null id");
+  // The transport is named in the environment; a bad name is refused by
+  // every call that reads it, before any driver or NCCL call.
+  setenv("RINGATTN_TRANSPORT", "nvlink", 1);
+  expect(ringattn_context_create(&p, 0, 0, 1, &id, 0, &context),
+         RINGATTN_ERROR_INVALID_ARGUMENT,
+         "RINGATTN_TRANSPORT must be nccl or ce (got 'nvlink')",
+         "create bad transport");
+  expect(ringattn_get_unique_id(&id), RINGATTN_ERROR_INVALID_ARGUMENT,
+         "RINGATTN_TRANSPORT must be nccl or ce", "unique id bad transport");
+  // The copy-engine ring's id is random bytes: no NCCL needed.
+  setenv("RINGATTN_TRANSPORT", "ce", 1);
+  ringattn_unique_id first{}, second{};
+  expect(ringattn_get_unique_id(&first), RINGATTN_OK, "", "unique id (ce)");
+  expect(ringattn_get_unique_id(&second), RINGATTN_OK, "",
+         "second unique id (ce)");
+  bool fresh = std::memcmp(first.internal, second.internal,
+                           sizeof(first.internal)) != 0;
+  std::printf("%s copy-engine ids differ\n", fresh ? "PASS" : "FAIL");
+  failures += !fresh;
+  unsetenv("RINGATTN_TRANSPORT");
   if (context != nullptr) {
     std::printf("FAIL create left a context behind\n");
     ++failures;

@@ -42,7 +42,7 @@ def module_of(directory):
 class Rank:
     """This process's rank of one case: its context, shards and outputs."""
 
-    def __init__(self, directory, batch, seed, rank, world, uid):
+    def __init__(self, directory, batch, seed, rank, device, uid):
         with open(os.path.join(directory, "manifest.json")) as f:
             manifest = json.load(f)
         self.config = manifest["config"]
@@ -72,8 +72,8 @@ class Rank:
         self.local["lse"] = common.nan_like((batch, h, n), torch.float32, "cuda")
         for name, like in (("dq", "q"), ("dk", "k"), ("dv", "v")):
             self.local[name] = common.nan_like(self.local[like].shape, dtype, "cuda")
-        self.context = RingContext(self.package, rank, rank if world > 1 else 0,
-                                   batch, uid, timeout_ms=120000)
+        self.context = RingContext(self.package, rank, device, batch, uid,
+                                   timeout_ms=120000)
 
     def run(self, outputs=None):
         t = outputs or self.local
@@ -98,17 +98,19 @@ class Rank:
         return full
 
 
-def gather(full, rank, world):
-    """Rank 0 merges every rank's tokens (each rank wrote only its own)."""
+def gather(full, rank, world, host):
+    """Rank 0 merges every rank's tokens (each rank wrote only its own);
+    through host memory where the process group is gloo's."""
     for name in sorted(full):
         mine = full[name]
         for peer in range(1, world):
             if rank == 0:
-                theirs = torch.empty_like(mine)
+                theirs = torch.empty_like(mine, device="cpu" if host else "cuda")
                 dist.recv(theirs, src=peer)
+                theirs = theirs.to(mine.device)
                 mine.copy_(torch.where(torch.isnan(mine), theirs, mine))
             elif rank == peer:
-                dist.send(mine, dst=0)
+                dist.send(mine.cpu() if host else mine, dst=0)
     return full
 
 
@@ -173,18 +175,30 @@ def main():
     parser.add_argument("--json", help="write the cases here (rank 0)")
     parser.add_argument("--graph", action="store_true",
                         help="also check CUDA graph capture on the first case")
+    parser.add_argument("--one-gpu", action="store_true",
+                        help="every rank on GPU 0 (the copy-engine transport, "
+                        "RINGATTN_TRANSPORT=ce: NCCL refuses two ranks on one "
+                        "GPU); the checks' own exchanges go through gloo")
     args = parser.parse_args()
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    torch.cuda.set_device(rank)
-    if world > 1:
+    if args.one_gpu and os.environ.get("RINGATTN_TRANSPORT") != "ce":
+        parser.error("--one-gpu needs RINGATTN_TRANSPORT=ce")
+    device = 0 if args.one_gpu else rank
+    torch.cuda.set_device(device)
+    if world > 1 and args.one_gpu:
+        dist.init_process_group("gloo")
+    elif world > 1:
         dist.init_process_group("nccl", device_id=torch.device("cuda", rank))
     seed = [int.from_bytes(os.urandom(4), "little")]
     if world > 1:
         dist.broadcast_object_list(seed, src=0)
     seed = seed[0]
     if rank == 0:
-        print(f"seed {seed}; {world} x {torch.cuda.get_device_name()}", flush=True)
+        where = (f"{world} ranks on one {torch.cuda.get_device_name()}"
+                 if args.one_gpu else f"{world} x {torch.cuda.get_device_name()}")
+        print(f"seed {seed}; {where}; transport "
+              f"{os.environ.get('RINGATTN_TRANSPORT') or 'nccl'}", flush=True)
     results, graph_done = [], not args.graph
     for index, case in enumerate(args.cases):
         directory, batch = case.rsplit(":", 1)
@@ -197,7 +211,7 @@ def main():
                 if rank == 0:
                     uid = [Package(module_of(directory)).unique_id()]
                 dist.broadcast_object_list(uid, src=0)
-            r = Rank(directory, batch, seed + index, rank, world, uid[0])
+            r = Rank(directory, batch, seed + index, rank, device, uid[0])
             if r.config["cp"] != world:
                 raise ValueError(f"cp={r.config['cp']} but {world} processes")
             start = time.time()
@@ -207,7 +221,7 @@ def main():
             if not graph_done:
                 record["graph_ok"], record["graph_replay"] = graph_replay(r)
                 graph_done = True
-            full = gather(r.unshard(), rank, world)
+            full = gather(r.unshard(), rank, world, args.one_gpu)
             torch.cuda.synchronize()
             r.context.close()
             if rank == 0:

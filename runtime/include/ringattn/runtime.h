@@ -55,7 +55,8 @@ typedef RINGATTN_ENUM(ringattn_status) {
   /* The ranks of a ring were built for different configurations. */
   RINGATTN_ERROR_CONFIG_MISMATCH = 8,
   /* The ring did not progress within the context's time bound (a peer that
-   * exited or never called); the communicator was aborted. */
+   * exited or never called); the communicator was aborted. Over the copy
+   * engines also, at once, a peer that exited or whose context failed. */
   RINGATTN_ERROR_TIMEOUT = 9,
   /* The context failed earlier (its error is sticky); destroy it. */
   RINGATTN_ERROR_CONTEXT_FAILED = 10
@@ -190,12 +191,20 @@ RINGATTN_API ringattn_status ringattn_launch_finalize(
 |* communication stream of its own, overlapped with the kernels on the     *|
 |* caller's stream. Nothing in forward or backward synchronizes the host;  *|
 |* both can be captured in a CUDA graph.                                   *|
+|*                                                                          *|
+|* The environment's RINGATTN_TRANSPORT picks how hops move, the same on    *|
+|* every rank: "nccl" (the default) or "ce", the copy engines: each rank    *|
+|* maps its peers' receive buffers (all ranks on one host, meeting over     *|
+|* Unix sockets named after the unique id; peer access between every pair  *|
+|* of GPUs, or one GPU for all) and copies into them without an SM and     *|
+|* without NCCL (docs/ce-transport.md). Any other value is refused.        *|
 \*===------------------------------------------------------------------===*/
 
 struct ringattn_package; /* ringattn/package.h: what ringattn-gen generated */
 typedef struct ringattn_context ringattn_context;
 
-/* NCCL's ncclUniqueId. Rank 0 makes one; every rank passes the same. */
+/* NCCL's ncclUniqueId (random bytes naming the ring's sockets with
+ * RINGATTN_TRANSPORT=ce). Rank 0 makes one; every rank passes the same. */
 typedef struct ringattn_unique_id {
   char internal[128];
 } ringattn_unique_id;
