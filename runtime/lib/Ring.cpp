@@ -140,7 +140,10 @@ ringattn_status runProgram(ringattn_context &c, bool backward,
       RINGATTN_TRY(checkCuda(d->streamWaitEvent(on, lastGroup, 0),
                              "cuStreamWaitEvent"));
     if (c.failNextGroup.exchange(false))
-      return checkNccl(ncclSystemError, "ncclGroupEnd (injected fault)");
+      return c.ce ? fail(RINGATTN_ERROR_NCCL,
+                         "a copy-engine transfer group failed (injected "
+                         "fault RINGATTN_FAULT_NCCL)")
+                  : checkNccl(ncclSystemError, "ncclGroupEnd (injected fault)");
     int start = timing(on);
     if (c.transfers && c.ce)
       RINGATTN_TRY(postCopyEngineGroup(c, *d, backward, group.first,

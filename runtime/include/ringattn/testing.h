@@ -18,7 +18,8 @@ extern "C" {
 typedef RINGATTN_ENUM(ringattn_fault) {
   RINGATTN_FAULT_NONE = 0,
   /* The next NCCL group of the context fails as if ncclGroupEnd had
-     returned ncclSystemError (nothing of it is posted). */
+     returned ncclSystemError (nothing of it is posted); over the copy
+     engines, the next transfer group, with the same status. */
   RINGATTN_FAULT_NCCL = 1,
   /* The next kernel launch of the context's module fails in the driver
      (it is launched with more shared memory than any device has). */
