@@ -5,13 +5,13 @@
 # programs run end to end against fp64 on a single-GPU machine. Correctness
 # only (the ranks time-share the GPU). In one call: build the runtime and
 # its tests, the package modules of .carry/ring-ce (prepare with
-#   RING_ONLY='z2_s4096_h32-4_d128|c2_s4096_h32-4_d128|z2_s4096_h8-8_d64|d2_s4096_h32-4_d128|z4_s4096_h32-4_d128|c4_s4096_h32-4_d128|z4_s16384_h8-8_d64|z8_s8192_h32-4_d128|s1_s4096_h32-4_d128|z4_s32768_h32-4_d128|c4_s32768_h32-4_d128|z8_s65536_h32-4_d128' \
+#   RING_ONLY='z2_s4096_h32-4_d128|c2_s4096_h32-4_d128|z2_s4096_h8-8_d64|d2_s4096_h32-4_d128|z4_s4096_h32-4_d128|c4_s4096_h32-4_d128|z4_s16384_h8-8_d64|z8_s8192_h32-4_d128|s1_s4096_h32-4_d128|z4_s32768_h32-4_d128|c4_s32768_h32-4_d128|z8_s65536_h32-4_d128|z8_s131072_h32-4_d128' \
 #   RING_OUT=.carry/ring-ce bench/prepare_ring.sh
 # ), then MODE (default "check faults"):
 #   check:  test/GPU/ring_check.py --one-gpu at cp = 2 (graph capture too),
 #           4 and 8;
 #   large:  the multi-GPU issues' configurations (Hq 32, Hkv 4, D 128):
-#           cp = 4 at S = 32k, zigzag and contiguous; cp = 8 at 64k;
+#           cp = 4 at S = 32k, zigzag and contiguous; cp = 8 at 64k and 128k;
 #   faults: test/GPU/ring_faults.py --one-gpu (bench/faults.sh).
 # Logs and JSON under $OUT.
 set -uo pipefail
@@ -46,7 +46,7 @@ if [[ " $mode " == *" check "* ]]; then
   done
 fi
 if [[ " $mode " == *" large "* ]]; then
-  for set in "4 z4_s32768_h32-4_d128:1 c4_s32768_h32-4_d128:1" "8 z8_s65536_h32-4_d128:1"; do
+  for set in "4 z4_s32768_h32-4_d128:1 c4_s32768_h32-4_d128:1" "8 z8_s65536_h32-4_d128:1 z8_s131072_h32-4_d128:1"; do
     read -r n rest <<<"$set"
     ranks 400 "$n" test/GPU/ring_check.py --one-gpu --json "$out/ring-check-large-cp$n.json" \
       $(printf "$ring/%s " $rest) > "$out/ring-check-large-cp$n.log" 2>&1 || status=1
