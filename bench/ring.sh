@@ -29,14 +29,7 @@ ring=.carry/ring
 nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader | tee "$out/device.txt"
 nvidia-smi topo -m > "$out/topology.txt" 2>&1
 
-cmake -G Ninja -S runtime -B /tmp/rt -DRINGATTN_CUDA_ROOT=/usr/local/cuda > /dev/null &&
-  ninja -C /tmp/rt > /dev/null || { echo "runtime build failed"; exit 1; }
-export RINGATTN_RUNTIME_LIB=/tmp/rt/lib/libringattn_runtime.so
-/tmp/rt/bin/ringattn-runtime-tests > "$out/runtime-tests.log" || echo "runtime tests FAILED"
-tail -1 "$out/runtime-tests.log"
-ls -d $ring/*/ | xargs -P 16 -I{} sh -c \
-  'g++ -O2 -shared -fPIC -I{} -Iruntime/include {}ringattn_package.cpp -o {}libringattn_package.so' ||
-  { echo "package modules failed"; exit 1; }
+source bench/ring_setup.sh
 
 # The example, through find_package(ringattn) on a generated directory.
 if [ "$nproc" = 2 ]; then

@@ -87,6 +87,22 @@ ringattn_status tooSlow(ringattn_context &c, const std::string &what) {
                   "RINGATTN_TRANSPORT=ce?)");
 }
 
+/// A socket message of `bytes` at `at`, with room for the two descriptors
+/// a hello carries.
+struct DescriptorMessage {
+  iovec data;
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  msghdr header{};
+  DescriptorMessage(void *at, size_t bytes) : data{at, bytes} {
+    header.msg_iov = &data;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof(control);
+  }
+  DescriptorMessage(const DescriptorMessage &) = delete; // points into itself
+  DescriptorMessage &operator=(const DescriptorMessage &) = delete;
+};
+
 /// Connects to `peer`'s socket (retrying until it listens) and sends the
 /// hello with the window's and the flags' descriptors.
 ringattn_status greet(ringattn_context &c, const ringattn_unique_id &id,
@@ -112,19 +128,14 @@ ringattn_status greet(ringattn_context &c, const ringattn_unique_id &id,
       return tooSlow(c, "rank " + std::to_string(peer) + " did not listen");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  iovec data{const_cast<Hello *>(&hello), sizeof(hello)};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(fds))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  cmsghdr *header = CMSG_FIRSTHDR(&message);
+  DescriptorMessage message(const_cast<Hello *>(&hello), sizeof(hello));
+  cmsghdr *header = CMSG_FIRSTHDR(&message.header);
   header->cmsg_level = SOL_SOCKET;
   header->cmsg_type = SCM_RIGHTS;
   header->cmsg_len = CMSG_LEN(sizeof(fds));
   std::memcpy(CMSG_DATA(header), fds, sizeof(fds));
-  if (sendmsg(out, &message, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof(hello)))
+  if (sendmsg(out, &message.header, MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(sizeof(hello)))
     return socketError("sending rank " + std::to_string(peer) + " the window");
   return RINGATTN_OK;
 }
@@ -143,19 +154,14 @@ ringattn_status receiveHello(ringattn_context &c, int s,
       continue;
     if (ready <= 0)
       return tooSlow(c, "a peer did not send its window");
-    iovec data{into + have, sizeof(hello) - have};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(fds))] = {};
-    msghdr message{};
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof(control);
-    ssize_t got = recvmsg(s, &message, MSG_CMSG_CLOEXEC);
+    DescriptorMessage message(into + have, sizeof(hello) - have);
+    ssize_t got = recvmsg(s, &message.header, MSG_CMSG_CLOEXEC);
     if (got <= 0)
       return got == 0 ? fail(RINGATTN_ERROR_IO,
                              "a peer closed its connection while joining")
                       : socketError("receiving a peer's window");
-    for (cmsghdr *h = CMSG_FIRSTHDR(&message); h; h = CMSG_NXTHDR(&message, h))
+    for (cmsghdr *h = CMSG_FIRSTHDR(&message.header); h;
+         h = CMSG_NXTHDR(&message.header, h))
       if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
           h->cmsg_len == CMSG_LEN(sizeof(fds)))
         std::memcpy(fds, CMSG_DATA(h), sizeof(fds));
