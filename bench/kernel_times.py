@@ -8,7 +8,9 @@ each backward step kernel and its dQ kernel, finalize), and cuDNN's forward
 which kernel a forward+backward ratio is lost in. `--sequence` profiles our
 whole forward + backward back to back too, as cuDNN's is: each kernel's (and
 memset's) duration in the sequence and the span per run, so gaps between
-launches and clocks under sustained load show. Prints a table; --json.
+launches and clocks under sustained load show. `--batch` sequences a run;
+`--ours-only` / `--cudnn-only` run one side alone, for ncu. Prints a table;
+--json.
 """
 
 import argparse
@@ -49,10 +51,10 @@ def profile(step, iters):
     return rows, (last - first) / 1000.0 / iters
 
 
-def ours_sequence(directory, iters):
+def ours_sequence(directory, iters, batch):
     """Our forward + backward under the profiler, as cuDNN's is timed."""
     gen = common.Generated(directory)
-    sets, buf = ours_tensors(gen, 1, 1)
+    sets, buf = ours_tensors(gen, batch, 1)
     q, k, v, g = sets[0]
     (_, fwd, _), = gen.forward_launches(0)
 
@@ -71,10 +73,10 @@ def ours_sequence(directory, iters):
     return result
 
 
-def ours(directory, iters):
+def ours(directory, iters, batch):
     gen = common.Generated(directory)
     c = gen.config
-    sets, buf = ours_tensors(gen, 1, 3)
+    sets, buf = ours_tensors(gen, batch, 3)
     out, lse, delta, dq_acc, acc, grads = (
         buf.out, buf.lse, buf.delta, buf.dq_acc, buf.acc, buf.grads)
     (_, fwd, _), = gen.forward_launches(0)
@@ -98,10 +100,10 @@ def ours(directory, iters):
     return c, rows
 
 
-def cudnn(c, iters):
+def cudnn(c, iters, batch, profiled=True):
     dtype = common.DTYPES[c["dtype"]]
     s, h, hkv, d = c["seq"], c["heads"], c["kv_heads"], c["head_dim"]
-    q, k, v, g = (torch.randn(1, n, s, d, device="cuda", dtype=dtype).requires_grad_(i < 3)
+    q, k, v, g = (torch.randn(batch, n, s, d, device="cuda", dtype=dtype).requires_grad_(i < 3)
                   for i, n in enumerate((h, hkv, hkv, h)))
     with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
         def step():
@@ -109,15 +111,24 @@ def cudnn(c, iters):
                 x.grad = None
             F.scaled_dot_product_attention(q, k, v, is_causal=c["causal"],
                                            enable_gqa=True).backward(g)
-        return profile(step, iters)
+        if profiled:
+            return profile(step, iters)
+        for _ in range(iters):  # under an outside profiler (ncu)
+            step()
+        torch.cuda.synchronize()
+        return {}, 0.0
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="+")
     parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--ours-only", action="store_true",
                         help="skip cuDNN (e.g. under a profiler of our own)")
+    parser.add_argument("--cudnn-only", action="store_true",
+                        help="run cuDNN's forward + backward --iters times at each"
+                        " package's shape, unprofiled (under ncu)")
     parser.add_argument("--sequence", action="store_true",
                         help="also profile our forward + backward back to back")
     parser.add_argument("--json")
@@ -125,8 +136,13 @@ def main():
     print(f"device: {torch.cuda.get_device_name()} (ms per kernel)")
     report = []
     for directory in args.dirs:
-        c, rows = ours(directory, args.iters)
-        theirs, theirs_span = ({}, 0.0) if args.ours_only else cudnn(c, args.iters)
+        if args.cudnn_only:
+            gen = common.Generated(directory)
+            cudnn(gen.config, args.iters, args.batch, profiled=False)
+            gen.close()
+            continue
+        c, rows = ours(directory, args.iters, args.batch)
+        theirs, theirs_span = ({}, 0.0) if args.ours_only else cudnn(c, args.iters, args.batch)
         name = os.path.basename(directory.rstrip("/"))
         print(f"{name}: ours {sum(rows.values()):.3f} ms, cuDNN {sum(theirs.values()):.3f} ms"
               f" (span per run {theirs_span:.3f} ms)")
@@ -134,10 +150,10 @@ def main():
             print(f"  ours   {ms:8.3f}  {key}")
         for key, ms in sorted(theirs.items(), key=lambda kv: -kv[1]):
             print(f"  cuDNN  {ms:8.3f}  {key}")
-        entry = {"dir": name, "ours_ms": rows, "cudnn_ms": theirs,
+        entry = {"dir": name, "batch": args.batch, "ours_ms": rows, "cudnn_ms": theirs,
                  "cudnn_span_ms": theirs_span}
         if args.sequence:
-            seq, span = ours_sequence(directory, args.iters)
+            seq, span = ours_sequence(directory, args.iters, args.batch)
             print(f"  in sequence: ours {sum(seq.values()):.3f} ms of activities,"
                   f" span per run {span:.3f} ms")
             for key, ms in sorted(seq.items(), key=lambda kv: -kv[1]):

@@ -46,6 +46,7 @@ packages=(
   "d2_s32768_h32-4_d128   2 32768 32 4 128 zigzag --deterministic"
 )
 start=$(date +%s.%N)
+made=0
 for line in "${packages[@]}"; do
   read -r name cp seq heads kv dim layout flags <<<"$line"
   [[ -n "${RING_ONLY:-}" && ! "$name" =~ ^(${RING_ONLY})$ ]] && continue
@@ -54,6 +55,7 @@ for line in "${packages[@]}"; do
   "$gen" --cp "$cp" --seq "$seq" --heads "$heads" --kv-heads "$kv" \
     --head-dim "$dim" --layout "$layout" ${flags:-} ${RING_FLAGS:-} -o "$out/$name" > /dev/null
   rm "$out/$name/kernels.ptx"  # not needed on the device; saves the carry
+  made=$((made + 1))
 done
 mkdir -p .carry/anchors && cp ../shared/anchors/*.py .carry/anchors/
 for f in .carry/anchors/cp_ring.py .carry/anchors/seed_ring.py; do
@@ -61,4 +63,4 @@ for f in .carry/anchors/cp_ring.py .carry/anchors/seed_ring.py; do
     { echo "prepare_ring: $f changed upstream; ANCHOR_SEQS not applied" >&2; continue; }
   sed -i 's/for S in (16384, 32768, 65536):/for S in tuple(int(x) for x in os.environ.get("ANCHOR_SEQS", "16384,32768,65536").split(",")):/' "$f"
 done
-echo "prepare_ring: ${#packages[@]} packages in $(echo "$(date +%s.%N) - $start" | bc) s, $(du -sh "$out" | cut -f1)"
+echo "prepare_ring: $made of ${#packages[@]} packages in $(echo "$(date +%s.%N) - $start" | bc) s, $(du -sh "$out" | cut -f1)"
