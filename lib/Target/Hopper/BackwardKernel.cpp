@@ -1073,20 +1073,6 @@ void mlir::ringattn::hopper::buildBackwardKernel(
 
 namespace {
 
-/// The K/V chunks a query chunk visits (as in the forward kernel).
-struct KvSegment {
-  int64_t kvChunk;
-  bool diagonal;
-};
-
-std::vector<KvSegment> kvSegmentsOf(const std::vector<LocalPair> &pairs,
-                                    int64_t qChunk) {
-  std::vector<KvSegment> segments;
-  for (const LocalPair &pair : pairs)
-    if (pair.q == qChunk)
-      segments.push_back({pair.kv, pair.mask == MaskKind::diagonal});
-  return segments;
-}
 
 struct DqGeometry : TileShape {
   explicit DqGeometry(const DqKernelSpec &spec)
@@ -1102,9 +1088,6 @@ struct DqGeometry : TileShape {
     sharedBytes = barrierOffset + 8 * (1 + 3 * stages);
     threads = 128 * (1 + bm / 64);
   }
-  int64_t tiles(const KvSegment &s, int64_t qTile) const {
-    return kvTilesFor(s.diagonal, qTile);
-  }
   int64_t qFullBarrier() const { return barrierOffset; }
   int64_t kFullBarrier() const { return barrierOffset + 8; }
   int64_t vFullBarrier() const { return barrierOffset + 8 * (1 + stages); }
@@ -1115,26 +1098,15 @@ struct DqGeometry : TileShape {
   int64_t barrierOffset, sharedBytes, threads;
 };
 
+/// The dQ kernel's query tiles; each visits its chunk's K/V segments in the
+/// pairs' order.
 std::vector<WorkItem> dqWorkItems(const DqKernelSpec &spec) {
-  DqGeometry g(spec);
-  std::vector<WorkItem> items;
-  int64_t chunks = chunksOfRank(spec.config, 0).size();
-  for (int64_t c = 0; c < chunks; ++c) {
-    std::vector<KvSegment> segments = kvSegmentsOf(spec.pairs, c);
-    if (segments.empty())
-      continue;
-    for (int64_t t = 0; t < g.qTiles; ++t) {
-      int64_t tiles = 0;
-      for (const KvSegment &s : segments)
-        tiles += g.tiles(s, t);
-      items.push_back({c, t, tiles});
-    }
-  }
-  std::stable_sort(items.begin(), items.end(),
-                   [](const WorkItem &a, const WorkItem &b) {
-                     return a.kvTiles > b.kvTiles;
-                   });
-  return items;
+  return queryTileItems(
+      DqGeometry(spec), chunksOfRank(spec.config, 0).size(),
+      [&](int64_t c) {
+        return kvSegmentsOf(spec.pairs, c, /*diagonalLast=*/false);
+      },
+      [](int64_t) { return false; });
 }
 
 class DqKernelBuilder {
@@ -1206,7 +1178,7 @@ void DqKernelBuilder::build() {
   auto field = [&](int64_t index, auto get) {
     Value perChunk[2];
     for (int64_t c = 0; c < 2; ++c) {
-      std::vector<KvSegment> segments = kvSegmentsOf(spec.pairs, c);
+      std::vector<KvSegment> segments = kvSegmentsOf(spec.pairs, c, /*diagonalLast=*/false);
       perChunk[c] = get(index < (int64_t)segments.size() ? &segments[index]
                                                          : nullptr);
     }

@@ -62,18 +62,9 @@ namespace {
 
 /// The K/V chunks a query chunk visits at a step: full pairs first, then the
 /// diagonal one (its masked tiles come last).
-struct Segment {
-  int64_t kvChunk;
-  bool diagonal;
-};
-
-std::vector<Segment> segmentsOf(const ForwardKernelSpec &spec, int64_t qChunk) {
-  std::vector<Segment> segments;
-  for (bool diagonal : {false, true})
-    for (const LocalPair &pair : spec.pairs)
-      if (pair.q == qChunk && (pair.mask == MaskKind::diagonal) == diagonal)
-        segments.push_back({pair.kv, diagonal});
-  return segments;
+std::vector<KvSegment> segmentsOf(const ForwardKernelSpec &spec,
+                                  int64_t qChunk) {
+  return kvSegmentsOf(spec.pairs, qChunk, /*diagonalLast=*/true);
 }
 
 /// The shared-memory map of a forward kernel.
@@ -87,11 +78,6 @@ struct Geometry : TileShape {
     barrierOffset = vOffset + stages * kvTileBytes;
     sharedBytes = barrierOffset + 8 * (1 + 3 * stages);
     threads = 128 * (1 + consumers);
-  }
-
-  /// K/V tiles of `segment` for query tile `qTile` (compile-time version).
-  int64_t tiles(const Segment &segment, int64_t qTile) const {
-    return kvTilesFor(segment.diagonal, qTile);
   }
 
   int64_t qFullBarrier() const { return barrierOffset; }
@@ -116,26 +102,10 @@ constexpr float kLazyRescaleLog2 = 8.0f;
 
 std::vector<WorkItem>
 mlir::ringattn::hopper::forwardWorkItems(const ForwardKernelSpec &spec) {
-  Geometry g(spec);
-  std::vector<WorkItem> items;
-  int64_t qChunks = chunksOfRank(spec.config, 0).size();
-  for (int64_t c = 0; c < qChunks; ++c) {
-    std::vector<Segment> segments = segmentsOf(spec, c);
-    bool finalizeOnly = llvm::is_contained(spec.finalizeOnly, c);
-    if (segments.empty() && !finalizeOnly)
-      continue;
-    for (int64_t t = 0; t < g.qTiles; ++t) {
-      int64_t tiles = 0;
-      for (const Segment &s : segments)
-        tiles += g.tiles(s, t);
-      items.push_back({c, t, tiles});
-    }
-  }
-  std::stable_sort(items.begin(), items.end(),
-                   [](const WorkItem &a, const WorkItem &b) {
-                     return a.kvTiles > b.kvTiles;
-                   });
-  return items;
+  return queryTileItems(
+      Geometry(spec), chunksOfRank(spec.config, 0).size(),
+      [&](int64_t c) { return segmentsOf(spec, c); },
+      [&](int64_t c) { return llvm::is_contained(spec.finalizeOnly, c); });
 }
 
 ForwardLaunch mlir::ringattn::hopper::forwardLaunch(const ForwardKernelSpec &spec) {
@@ -308,20 +278,20 @@ void ForwardKernelBuilder::decodeSegments() {
   auto field = [&](int64_t index, auto get) {
     Value perChunk[2];
     for (int64_t c = 0; c < 2; ++c) {
-      std::vector<Segment> segments = segmentsOf(spec, c);
+      std::vector<KvSegment> segments = segmentsOf(spec, c);
       perChunk[c] = index < (int64_t)segments.size()
                         ? get(&segments[index])
-                        : get(static_cast<const Segment *>(nullptr));
+                        : get(static_cast<const KvSegment *>(nullptr));
     }
     return e.select(isBack, perChunk[1], perChunk[0]);
   };
-  auto tiles = [&](const Segment *s) {
+  auto tiles = [&](const KvSegment *s) {
     if (!s)
       return e.i32(0);
     return s->diagonal ? diagonalTiles : e.i32(g.kvTiles);
   };
-  auto kvChunk = [&](const Segment *s) { return e.i32(s ? s->kvChunk : 0); };
-  auto diagonal = [&](const Segment *s) {
+  auto kvChunk = [&](const KvSegment *s) { return e.i32(s ? s->kvChunk : 0); };
+  auto diagonal = [&](const KvSegment *s) {
     return e.boolean(s && s->diagonal);
   };
   v.tiles0 = field(0, tiles);

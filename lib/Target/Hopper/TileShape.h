@@ -3,7 +3,8 @@
 // The sizes the forward, backward and dQ kernels derive alike from a
 // configuration and their tile shape: chunk and rank lengths, heads, the
 // 64-column TMA boxes of a row, tiles per chunk and their bytes, the softmax
-// scale in log2 units. Each kernel's geometry adds its shared-memory map.
+// scale in log2 units; and the work list of the kernels that run a CTA per
+// query tile (forward, dQ). Each kernel's geometry adds its shared-memory map.
 // Private to lib/Target/Hopper.
 //
 //===----------------------------------------------------------------------===//
@@ -12,10 +13,15 @@
 #define RINGATTN_LIB_TARGET_HOPPER_TILESHAPE_H
 
 #include "ringattn/Schedule/Layout.h"
+#include "ringattn/Target/Hopper/ForwardKernel.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace mlir::ringattn::hopper {
 
@@ -61,6 +67,54 @@ struct TileShape {
   int64_t bm, bn, stages, qTiles, kvTiles, qTileBytes, kvTileBytes;
   double scaleLog2;
 };
+
+/// A K/V chunk a query chunk visits at a step, and whether it is the
+/// diagonal (masked) one.
+struct KvSegment {
+  int64_t kvChunk;
+  bool diagonal;
+};
+
+/// The K/V segments of query chunk `qChunk` among `pairs`: in the pairs'
+/// order, or (`diagonalLast`) the full ones first and the diagonal one last,
+/// so that the masked tiles end a CTA's walk.
+inline std::vector<KvSegment> kvSegmentsOf(llvm::ArrayRef<LocalPair> pairs,
+                                           int64_t qChunk, bool diagonalLast) {
+  std::vector<KvSegment> segments;
+  for (const LocalPair &pair : pairs)
+    if (pair.q == qChunk)
+      segments.push_back({pair.kv, pair.mask == MaskKind::diagonal});
+  if (diagonalLast)
+    std::stable_partition(segments.begin(), segments.end(),
+                          [](const KvSegment &s) { return !s.diagonal; });
+  return segments;
+}
+
+/// The query tiles of a kernel that runs a CTA per query tile, the most K/V
+/// tiles first: every tile of each local query chunk that has segments
+/// (`segmentsOf(c)`), or that `keep(c)` although it has none.
+inline std::vector<WorkItem> queryTileItems(
+    const TileShape &g, int64_t qChunks,
+    llvm::function_ref<std::vector<KvSegment>(int64_t)> segmentsOf,
+    llvm::function_ref<bool(int64_t)> keep) {
+  std::vector<WorkItem> items;
+  for (int64_t c = 0; c < qChunks; ++c) {
+    std::vector<KvSegment> segments = segmentsOf(c);
+    if (segments.empty() && !keep(c))
+      continue;
+    for (int64_t t = 0; t < g.qTiles; ++t) {
+      int64_t tiles = 0;
+      for (const KvSegment &s : segments)
+        tiles += g.kvTilesFor(s.diagonal, t);
+      items.push_back({c, t, tiles});
+    }
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const WorkItem &a, const WorkItem &b) {
+                     return a.kvTiles > b.kvTiles;
+                   });
+  return items;
+}
 
 } // namespace mlir::ringattn::hopper
 
