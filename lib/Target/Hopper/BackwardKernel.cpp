@@ -1073,6 +1073,10 @@ void mlir::ringattn::hopper::buildBackwardKernel(
 
 namespace {
 
+/// The K/V chunks a query chunk visits in the dQ kernel, in the pairs' order.
+std::vector<KvSegment> dqSegmentsOf(const DqKernelSpec &spec, int64_t qChunk) {
+  return kvSegmentsOf(spec.pairs, qChunk, /*diagonalLast=*/false);
+}
 
 struct DqGeometry : TileShape {
   explicit DqGeometry(const DqKernelSpec &spec)
@@ -1098,14 +1102,10 @@ struct DqGeometry : TileShape {
   int64_t barrierOffset, sharedBytes, threads;
 };
 
-/// The dQ kernel's query tiles; each visits its chunk's K/V segments in the
-/// pairs' order.
 std::vector<WorkItem> dqWorkItems(const DqKernelSpec &spec) {
   return queryTileItems(
       DqGeometry(spec), chunksOfRank(spec.config, 0).size(),
-      [&](int64_t c) {
-        return kvSegmentsOf(spec.pairs, c, /*diagonalLast=*/false);
-      },
+      [&](int64_t c) { return dqSegmentsOf(spec, c); },
       [](int64_t) { return false; });
 }
 
@@ -1178,7 +1178,7 @@ void DqKernelBuilder::build() {
   auto field = [&](int64_t index, auto get) {
     Value perChunk[2];
     for (int64_t c = 0; c < 2; ++c) {
-      std::vector<KvSegment> segments = kvSegmentsOf(spec.pairs, c, /*diagonalLast=*/false);
+      std::vector<KvSegment> segments = dqSegmentsOf(spec, c);
       perChunk[c] = get(index < (int64_t)segments.size() ? &segments[index]
                                                          : nullptr);
     }

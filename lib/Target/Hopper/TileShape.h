@@ -93,10 +93,10 @@ inline std::vector<KvSegment> kvSegmentsOf(llvm::ArrayRef<LocalPair> pairs,
 /// The query tiles of a kernel that runs a CTA per query tile, the most K/V
 /// tiles first: every tile of each local query chunk that has segments
 /// (`segmentsOf(c)`), or that `keep(c)` although it has none.
-inline std::vector<WorkItem> queryTileItems(
-    const TileShape &g, int64_t qChunks,
-    llvm::function_ref<std::vector<KvSegment>(int64_t)> segmentsOf,
-    llvm::function_ref<bool(int64_t)> keep) {
+inline std::vector<WorkItem>
+queryTileItems(const TileShape &g, int64_t qChunks,
+               llvm::function_ref<std::vector<KvSegment>(int64_t)> segmentsOf,
+               llvm::function_ref<bool(int64_t)> keep) {
   std::vector<WorkItem> items;
   for (int64_t c = 0; c < qChunks; ++c) {
     std::vector<KvSegment> segments = segmentsOf(c);
