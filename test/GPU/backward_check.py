@@ -14,8 +14,6 @@ run twice and must be bit-identical.
 Pass: each gradient's relative error no worse than 1.5x cuDNN's, no NaN.
 """
 
-import argparse
-import json
 import math
 import os
 import sys
@@ -70,31 +68,8 @@ def check(directory, batch, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dirs", nargs="+", help="ringattn-gen output directories")
-    parser.add_argument("--batch", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--json", help="write the cases here")
-    args = parser.parse_args()
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
-    print(f"seed {seed}; device {torch.cuda.get_device_name()}; errors in () are cuDNN's",
-          flush=True)
-    cases = []
-    for directory in args.dirs:
-        for batch in args.batch:
-            try:
-                cases.append(check(directory, batch, seed + len(cases)))
-            except Exception as error:  # report and go on: one case, one line
-                print(f"FAIL {directory} b={batch}: {error}", flush=True)
-                cases.append({"dir": directory, "batch": batch, "pass": False,
-                              "error": str(error)})
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"seed": seed, "device": torch.cuda.get_device_name(),
-                       "cases": cases}, f, indent=1)
-    failed = sum(not c["pass"] for c in cases)
-    print(f"{len(cases) - failed}/{len(cases)} passed")
-    sys.exit(1 if failed else 0)
+    common.run_checks(__doc__, check, "ringattn-gen output directories",
+                      note="; errors in () are cuDNN's")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """Shared pieces of the GPU checks: layouts, fp64 references, the one-GPU
-ring emulation of a generated package's forward and backward, errors."""
+ring emulation of a generated package's forward and backward, errors, and
+the command line the single-GPU checks share."""
 
+import argparse
+import json
 import math
 import os
 import sys
@@ -205,3 +208,41 @@ def ring_backward(gen, q, k, v, out, lse, dout):
         dk[:, shards[r]] = dk_r
         dv[:, shards[r]] = dv_r
     return dq, dk, dv
+
+
+def run_checks(doc, check, target_help, parse=None, note="", passed="passed"):
+    """The command line of a single-GPU check: every target (a package
+    directory, or what `parse` makes of it: the leading arguments of `check`
+    and the fields of its failure record) at every --batch, a fresh random
+    seed unless --seed, one line per case (a case that raises fails on its
+    own line and the others still run), --json, exit status 1 if any case
+    failed. `check(*arguments, batch, seed)` returns the case's record with
+    its "pass"."""
+    parse = parse or (lambda target: ((target,), {"dir": target}))
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("targets", nargs="+", help=target_help)
+    parser.add_argument("--batch", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--json", help="write the cases here")
+    args = parser.parse_args()
+    try:
+        parsed = [parse(target) for target in args.targets]
+    except ValueError as error:
+        parser.error(f"a target: {error}")
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    print(f"seed {seed}; device {torch.cuda.get_device_name()}{note}", flush=True)
+    cases = []
+    for arguments, fields in parsed:
+        for batch in args.batch:
+            try:
+                cases.append(check(*arguments, batch, seed + len(cases)))
+            except Exception as error:  # report and go on: one case, one line
+                print(f"FAIL {' '.join(map(str, arguments))} b={batch}: {error}", flush=True)
+                cases.append({**fields, "batch": batch, "pass": False, "error": str(error)})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"seed": seed, "device": torch.cuda.get_device_name(),
+                       "cases": cases}, f, indent=1)
+    failed = sum(not c["pass"] for c in cases)
+    print(f"{len(cases) - failed}/{len(cases)} {passed}")
+    sys.exit(1 if failed else 0)

@@ -25,8 +25,6 @@ than 1.5x that of cuDNN (PyTorch SDPA) on the same inputs (LSE: or 1e-5),
 the bound of the kernel checks. usage: edge_cases.py CASE=DIR ... [--json F]
 """
 
-import argparse
-import json
 import math
 import os
 import sys
@@ -112,32 +110,14 @@ def check(kind, directory, batch, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cases", nargs="+", help="KIND=DIR (KIND: large, overflow, tiny, masked)")
-    parser.add_argument("--batch", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--json")
-    args = parser.parse_args()
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
-    print(f"seed {seed}; device {torch.cuda.get_device_name()}; errors in () are the "
-          "comparator's", flush=True)
-    results = []
-    for spec in args.cases:
-        kind, directory = spec.split("=", 1)
-        for batch in args.batch:
-            try:
-                results.append(check(kind, directory, batch, seed + len(results)))
-            except Exception as error:  # one case, one line
-                print(f"FAIL {kind} {directory} b={batch}: {error}", flush=True)
-                results.append({"case": kind, "dir": directory, "batch": batch,
-                                "pass": False, "error": str(error)})
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"seed": seed, "device": torch.cuda.get_device_name(),
-                       "cases": results}, f, indent=1)
-    failed = sum(not r["pass"] for r in results)
-    print(f"{len(results) - failed}/{len(results)} edge cases passed")
-    sys.exit(1 if failed else 0)
+    def parse(spec):
+        kind, equals, directory = spec.partition("=")
+        if not equals:
+            raise ValueError(f"{spec!r} is not KIND=DIR")
+        return (kind, directory), {"case": kind, "dir": directory}
+    common.run_checks(__doc__, check, "KIND=DIR (KIND: large, overflow, tiny, masked)",
+                      parse=parse, note="; errors in () are the comparator's",
+                      passed="edge cases passed")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ Pass: relative error (||x - ref|| / ||ref||) of out and LSE no worse than 1.5x
 cuDNN's, and no NaN anywhere. Prints one line per case and a JSON summary.
 """
 
-import argparse
-import json
 import math
 import os
 import sys
@@ -57,30 +55,7 @@ def check(directory, batch, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dirs", nargs="+", help="ringattn-gen output directories")
-    parser.add_argument("--batch", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--json", help="write the cases here")
-    args = parser.parse_args()
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
-    print(f"seed {seed}; device {torch.cuda.get_device_name()}", flush=True)
-    cases = []
-    for directory in args.dirs:
-        for batch in args.batch:
-            try:
-                cases.append(check(directory, batch, seed + len(cases)))
-            except Exception as error:  # report and go on: one case, one line
-                print(f"FAIL {directory} b={batch}: {error}", flush=True)
-                cases.append({"dir": directory, "batch": batch, "pass": False,
-                              "error": str(error)})
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"seed": seed, "device": torch.cuda.get_device_name(),
-                       "cases": cases}, f, indent=1)
-    failed = sum(not c["pass"] for c in cases)
-    print(f"{len(cases) - failed}/{len(cases)} passed")
-    sys.exit(1 if failed else 0)
+    common.run_checks(__doc__, check, "ringattn-gen output directories")
 
 
 if __name__ == "__main__":
