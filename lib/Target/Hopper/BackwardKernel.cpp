@@ -352,22 +352,16 @@ void BackwardKernelBuilder::build() {
   e.b.setInsertionPointToStart(entry);
   decode(*entry, workItems, packed.size());
 
-  auto roles = scf::IfOp::create(e.b, e.loc, e.eq(warpgroup, e.i32(0)),
-                                 /*withElse=*/true);
-  {
-    OpBuilder::InsertionGuard inner(e.b);
-    e.b.setInsertionPointToStart(&roles.getThenRegion().front());
-    bool writer = stagesDq();
-    e.setMaxRegisters(writer ? kWriterProducerRegisters : kProducerRegisters,
-                      /*increase=*/false);
-    emitProducer();
-    if (writer)
-      emitDqWriter();
-    e.b.setInsertionPointToStart(&roles.getElseRegion().front());
-    e.setMaxRegisters(writer ? kWriterConsumerRegisters : kConsumerRegisters,
-                      /*increase=*/true);
-    emitConsumer();
-  }
+  bool writer = stagesDq();
+  e.splitRoles(
+      warpgroup, writer ? kWriterProducerRegisters : kProducerRegisters,
+      writer ? kWriterConsumerRegisters : kConsumerRegisters,
+      [&] {
+        emitProducer();
+        if (writer)
+          emitDqWriter();
+      },
+      [&] { emitConsumer(); });
   LLVM::ReturnOp::create(e.b, e.loc, ValueRange{});
 }
 
@@ -1213,17 +1207,8 @@ void DqKernelBuilder::build() {
   }
   e.barrierAll();
 
-  auto roles = scf::IfOp::create(e.b, e.loc, e.eq(warpgroup, e.i32(0)),
-                                 /*withElse=*/true);
-  {
-    OpBuilder::InsertionGuard inner(e.b);
-    e.b.setInsertionPointToStart(&roles.getThenRegion().front());
-    e.setMaxRegisters(kProducerRegisters, /*increase=*/false);
-    emitProducer();
-    e.b.setInsertionPointToStart(&roles.getElseRegion().front());
-    e.setMaxRegisters(kConsumerRegisters, /*increase=*/true);
-    emitConsumer();
-  }
+  e.splitRoles(warpgroup, kProducerRegisters, kConsumerRegisters,
+               [&] { emitProducer(); }, [&] { emitConsumer(); });
   LLVM::ReturnOp::create(e.b, e.loc, ValueRange{});
 }
 

@@ -207,19 +207,8 @@ void ForwardKernelBuilder::build() {
   e.b.setInsertionPointToStart(entry);
   emitPrologue(*entry, workItems);
 
-  // Roles: warpgroup 0 produces, the others consume. setmaxnreg is executed
-  // by every thread of a warpgroup, in one branch per role.
-  Value isProducer = e.eq(v.warpgroup, e.i32(0));
-  auto roles = scf::IfOp::create(e.b, e.loc, isProducer, /*withElse=*/true);
-  {
-    OpBuilder::InsertionGuard inner(e.b);
-    e.b.setInsertionPointToStart(&roles.getThenRegion().front());
-    e.setMaxRegisters(kProducerRegisters, /*increase=*/false);
-    emitProducer();
-    e.b.setInsertionPointToStart(&roles.getElseRegion().front());
-    e.setMaxRegisters(kConsumerRegisters, /*increase=*/true);
-    emitConsumer();
-  }
+  e.splitRoles(v.warpgroup, kProducerRegisters, kConsumerRegisters,
+               [&] { emitProducer(); }, [&] { emitConsumer(); });
   LLVM::ReturnOp::create(e.b, e.loc, ValueRange{});
 }
 

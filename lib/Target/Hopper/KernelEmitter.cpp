@@ -250,6 +250,21 @@ void KernelEmitter::setMaxRegisters(int64_t count, bool increase) {
                                    : NVVM::SetMaxRegisterAction::decrease));
 }
 
+void KernelEmitter::splitRoles(Value warpgroup, int64_t producerRegisters,
+                               int64_t consumerRegisters,
+                               llvm::function_ref<void()> producer,
+                               llvm::function_ref<void()> consumer) {
+  auto roles = scf::IfOp::create(b, loc, eq(warpgroup, i32(0)),
+                                 /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&roles.getThenRegion().front());
+  setMaxRegisters(producerRegisters, /*increase=*/false);
+  producer();
+  b.setInsertionPointToStart(&roles.getElseRegion().front());
+  setMaxRegisters(consumerRegisters, /*increase=*/true);
+  consumer();
+}
+
 void KernelEmitter::namedBarrier(Value id, int64_t threads) {
   NVVM::BarrierOp::create(b, loc, TypeRange{}, id, i32(threads),
                           NVVM::BarrierReductionAttr(), Value());

@@ -170,6 +170,13 @@ public:
                                  unsigned pointers, int64_t threads);
   /// setmaxnreg, executed by a whole warpgroup.
   void setMaxRegisters(int64_t count, bool increase);
+  /// The warp-specialized split of every Hopper kernel here: warpgroup 0
+  /// produces with its registers lowered to `producerRegisters`, the others
+  /// consume with theirs raised to `consumerRegisters` (setmaxnreg runs in
+  /// every thread of a warpgroup: one branch per role).
+  void splitRoles(Value warpgroup, int64_t producerRegisters,
+                  int64_t consumerRegisters, llvm::function_ref<void()> producer,
+                  llvm::function_ref<void()> consumer);
   /// `bar.sync id, threads`: a named barrier among `threads` threads.
   void namedBarrier(Value id, int64_t threads);
   /// `bar.arrive id, threads`: counts this thread in without waiting.
