@@ -122,13 +122,14 @@ def cudnn(c, iters, batch, profiled=True):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="+")
-    parser.add_argument("--iters", type=int, default=20)
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--ours-only", action="store_true",
-                        help="skip cuDNN (e.g. under a profiler of our own)")
-    parser.add_argument("--cudnn-only", action="store_true",
-                        help="run cuDNN's forward + backward --iters times at each"
-                        " package's shape, unprofiled (under ncu)")
+    parser.add_argument("--iters", type=common.positive_int, default=20)
+    parser.add_argument("--batch", type=common.positive_int, default=1)
+    alone = parser.add_mutually_exclusive_group()
+    alone.add_argument("--ours-only", action="store_true",
+                       help="skip cuDNN (e.g. under a profiler of our own)")
+    alone.add_argument("--cudnn-only", action="store_true",
+                       help="run cuDNN's forward + backward --iters times at each"
+                       " package's shape, unprofiled (under ncu)")
     parser.add_argument("--sequence", action="store_true",
                         help="also profile our forward + backward back to back")
     parser.add_argument("--json")

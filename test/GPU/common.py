@@ -210,6 +210,17 @@ def ring_backward(gen, q, k, v, out, lse, dout):
     return dq, dk, dv
 
 
+def positive_int(text):
+    """argparse type of a count that must be at least 1 (--batch, --iters)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
 def run_checks(doc, check, target_help, parse=None, note="", passed="passed"):
     """The command line of a single-GPU check: every target (a package
     directory, or what `parse` makes of it: the leading arguments of `check`
@@ -221,7 +232,7 @@ def run_checks(doc, check, target_help, parse=None, note="", passed="passed"):
     parse = parse or (lambda target: ((target,), {"dir": target}))
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("targets", nargs="+", help=target_help)
-    parser.add_argument("--batch", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batch", type=positive_int, nargs="+", default=[1, 2])
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", help="write the cases here")
     args = parser.parse_args()
