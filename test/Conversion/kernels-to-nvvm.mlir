@@ -26,7 +26,6 @@
 // CHECK-SAME:        %arg2: !llvm.ptr {llvm.align = 64 : i64, llvm.byval = !llvm.array<128 x i8>, nvvm.grid_constant},
 // CHECK-SAME:        %arg3: !llvm.ptr<1> {llvm.noalias}, %arg4: !llvm.ptr<1> {llvm.noalias}, %arg5: !llvm.ptr<1> {llvm.noalias}, %arg6: !llvm.ptr<1> {llvm.noalias})
 // CHECK-SAME:        attributes {gpu.kernel, nvvm.kernel, nvvm.minctasm = 1 : i32, nvvm.reqntid = array<i32: 384, 1, 1>}
-// CHECK:             llvm.mlir.addressof @ringattn_shared : !llvm.ptr<3>
 // CHECK:             [[TABLE:%.+]] = llvm.mlir.addressof @k128_work_items : !llvm.ptr<1>
 // The work item (heaviest first) runs along the grid's y, the head along x
 // (one L2 section: K and V are 2 MiB per K/V head).
@@ -37,7 +36,13 @@
 // Barriers after Q and two stages of K and V: (128 + 2 * 2 * 128) rows *
 // 128 columns * 2 bytes = 163840. Q full, then per stage K full, V full and
 // empty (arrivals: one per consumer warp).
-// CHECK:             arith.constant 163840 : i32
+// Every shared-memory address starts from a fresh copy of the window's
+// (KernelEmitter::freshSharedAddress): ptxas keeps the wgmma descriptors in
+// uniform registers.
+// CHECK:             [[SYMBOL:%.+]] = llvm.mlir.addressof @ringattn_shared : !llvm.ptr<3>
+// CHECK-NEXT:        [[FRESH:%.+]] = llvm.inline_asm has_side_effects "mov.b64 $0, ringattn_shared;", "=l,l" [[SYMBOL]] : (!llvm.ptr<3>) -> i64
+// CHECK-NEXT:        llvm.inttoptr [[FRESH]] : i64 to !llvm.ptr<3>
+// CHECK-NEXT:        arith.constant 163840 : i32
 // CHECK-NEXT:        llvm.getelementptr
 // CHECK-NEXT:        arith.constant 1 : i32
 // CHECK-NEXT:        nvvm.mbarrier.init %{{.+}}, %{{.+}} : !llvm.ptr<3>, i32
@@ -146,15 +151,18 @@ rakernel.forward @k64 config #ringattn.config<cp = 1, seq = 1000,
 // (64 + 2 * 1 * 64) rows * 64 columns * 2 bytes = 24576. Q full, K full,
 // V full (one arrival each: the producer's expect-tx), empty (4 arrivals:
 // the consumer's warps).
-// CHECK:             [[SHARED:%.+]] = llvm.mlir.addressof @ringattn_shared : !llvm.ptr<3>
 // CHECK:             scf.if
+// CHECK-NEXT:          llvm.mlir.addressof @ringattn_shared : !llvm.ptr<3>
+// CHECK-NEXT:          llvm.inline_asm has_side_effects
+// CHECK-NEXT:          [[SHARED:%.+]] = llvm.inttoptr
 // CHECK-NEXT:          [[OFFSET:%.+]] = arith.constant 24576 : i32
 // CHECK-NEXT:          [[QFULL:%.+]] = llvm.getelementptr [[SHARED]][[[OFFSET]]] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8
 // CHECK-NEXT:          [[ONE:%.+]] = arith.constant 1 : i32
 // CHECK-NEXT:          nvvm.mbarrier.init [[QFULL]], [[ONE]] : !llvm.ptr<3>, i32
-// CHECK-NEXT:          arith.constant 24584 : i32
+// CHECK:               arith.constant 24584 : i32
 // CHECK:               arith.constant 24592 : i32
-// CHECK:               arith.constant 24600 : i32
+// CHECK:               [[SHARED:%.+]] = llvm.inttoptr
+// CHECK-NEXT:          arith.constant 24600 : i32
 // CHECK-NEXT:          [[EMPTY:%.+]] = llvm.getelementptr [[SHARED]]
 // CHECK-NEXT:          [[FOUR:%.+]] = arith.constant 4 : i32
 // CHECK-NEXT:          nvvm.mbarrier.init [[EMPTY]], [[FOUR]] : !llvm.ptr<3>, i32

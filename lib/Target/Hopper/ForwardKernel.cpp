@@ -123,7 +123,6 @@ namespace {
 /// The per-CTA values every part of the kernel uses.
 struct CtaValues {
   Value tmaQ, tmaK, tmaV, oAcc, lseAcc, out, lseOut;
-  Value shared;                // the dynamic shared memory base (ptr<3>)
   Value tid, warpgroup, warpInGroup, lane;
   Value qChunk, qTile, head, kvHead, batch;
   // The K/V tiles of this CTA: segment 0 then segment 1.
@@ -134,12 +133,18 @@ class ForwardKernelBuilder {
 public:
   ForwardKernelBuilder(OpBuilder &builder, Location loc,
                        const ForwardKernelSpec &spec)
-      : e(builder, loc), spec(spec), g(spec) {}
+      : e(builder, loc), spec(spec), g(spec) {
+    e.freshSharedAddress = true;
+  }
 
   void build();
 
 private:
-  Value sharedPtr(int64_t offset) { return e.gepBytes(v.shared, offset); }
+  /// Shared memory at `offset`, from a fresh copy of the base address (see
+  /// KernelEmitter::freshSharedAddress).
+  Value sharedPtr(int64_t offset) {
+    return e.gepBytes(e.dynamicSharedMemory(), offset);
+  }
   /// A per-stage shared pointer: base + stage * stride.
   Value stagePtr(int64_t base, Value stage, int64_t stride) {
     return e.gep(sharedPtr(base), e.b.getI8Type(), e.mul(stage, e.i32(stride)));
@@ -220,7 +225,6 @@ void ForwardKernelBuilder::emitPrologue(Block &entry, LLVM::GlobalOp workItems) 
   v.lseAcc = entry.getArgument(4);
   v.out = entry.getArgument(5);
   v.lseOut = entry.getArgument(6);
-  v.shared = e.dynamicSharedMemory();
   v.tid = e.threadIdX();
   v.warpgroup = e.shr(v.tid, e.i32(7));
   v.warpInGroup = e.band(e.shr(v.tid, e.i32(5)), e.i32(3));

@@ -201,7 +201,26 @@ Value KernelEmitter::dynamicSharedMemory() {
                            kSharedMemoryName, Attribute(), /*alignment=*/1024,
                            kShared);
   }
-  return LLVM::AddressOfOp::create(b, loc, ptrType(kShared), kSharedMemoryName);
+  Value symbol =
+      LLVM::AddressOfOp::create(b, loc, ptrType(kShared), kSharedMemoryName);
+  if (!freshSharedAddress)
+    return symbol;
+  // LLVM folds every use of the symbol into one long-lived register; once a
+  // kernel keeps enough uniform values live, ptxas holds that register, and
+  // the wgmma descriptors built from it, in vector registers and moves each
+  // descriptor over (R2UR) before its HGMMA. An asm statement at each use
+  // gives ptxas a fresh constant to place instead; its side effect keeps LLVM
+  // from merging or hoisting the copies. The symbol goes in as an operand
+  // the asm does not read: without a use in the IR, LLVM would drop the
+  // declaration.
+  auto address = LLVM::InlineAsmOp::create(
+      b, loc, TypeRange{i64Type()}, ValueRange{symbol},
+      (Twine("mov.b64 $0, ") + kSharedMemoryName + ";").str(), "=l,l",
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr{},
+      ArrayAttr{});
+  return LLVM::IntToPtrOp::create(b, loc, ptrType(kShared),
+                                  address.getResult(0));
 }
 
 LLVM::GlobalOp KernelEmitter::declareI32Table(StringRef name,

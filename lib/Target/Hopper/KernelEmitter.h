@@ -160,7 +160,14 @@ public:
 
   // Kernel scaffolding.
   /// The dynamic shared memory (declared once per gpu.module, 1024-aligned).
+  /// With freshSharedAddress, each call materializes the address anew: take
+  /// it at each use rather than once.
   Value dynamicSharedMemory();
+  /// Whether dynamicSharedMemory() gives a fresh copy of the address per
+  /// call. The forward kernel's HGMMA loop gains from it (H200, 2026-12-03:
+  /// causal 32k forward 1.078 -> 1.101x cuDNN); the backward kernels lose
+  /// (causal 16k forward+backward 1.051 -> 1.026), so they keep one value.
+  bool freshSharedAddress = false;
   /// A constant i32 table in global memory.
   LLVM::GlobalOp declareI32Table(StringRef name, ArrayRef<int32_t> values);
   /// A kernel taking `tensorMaps` CUtensorMaps by value (128 bytes, 64-byte
