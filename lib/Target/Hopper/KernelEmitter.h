@@ -164,9 +164,10 @@ public:
   /// it at each use rather than once.
   Value dynamicSharedMemory();
   /// Whether dynamicSharedMemory() gives a fresh copy of the address per
-  /// call. The forward kernel's HGMMA loop gains from it (H200, 2026-12-03:
-  /// causal 32k forward 1.078 -> 1.101x cuDNN); the backward kernels lose
-  /// (causal 16k forward+backward 1.051 -> 1.026), so they keep one value.
+  /// call. The head_dim-128 forward gains from it (H200, 2026-12-03: causal
+  /// 32k forward 1.073 -> 1.095x cuDNN, non-causal 16k 1.072 -> 1.083); the
+  /// backward kernels lose (causal 16k forward+backward 1.051 -> 1.026), so
+  /// they keep one value.
   bool freshSharedAddress = false;
   /// A constant i32 table in global memory.
   LLVM::GlobalOp declareI32Table(StringRef name, ArrayRef<int32_t> values);
