@@ -244,10 +244,6 @@ public:
   void build();
 
 private:
-  Value sharedPtr(int64_t offset) { return e.gepBytes(shared, offset); }
-  Value stagePtr(int64_t base, Value stage, int64_t stride) {
-    return e.gep(sharedPtr(base), e.b.getI8Type(), e.mul(stage, e.i32(stride)));
-  }
 
   void decode(Block &entry, LLVM::GlobalOp workItems, int64_t items);
   /// Per-iteration facts: query chunk, query tile, head, diagonal.
@@ -320,7 +316,7 @@ private:
   bool bf16;
 
   Value tmaQ, tmaK, tmaV, tmaDO, tmaLse, tmaDelta, tmaDq, dqAcc, dkOut, dvOut;
-  Value shared, tid, warpgroup, warpInGroup, lane;
+  Value tid, warpgroup, warpInGroup, lane;
   Value kvChunk, kvTile, kvHead, batch;
   /// The reducing kernel's query head (one per CTA).
   Value queryHead;
@@ -335,7 +331,7 @@ private:
   Value segmentField(SegmentField field) {
     return LLVM::LoadOp::create(
         e.b, e.loc, e.i32Type(),
-        e.gep(sharedPtr(g.segmentTableOffset), e.i32Type(), e.i32(field)),
+        e.gep(e.sharedAt(g.segmentTableOffset), e.i32Type(), e.i32(field)),
         /*alignment=*/4, /*isVolatile=*/true);
   }
 };
@@ -377,7 +373,6 @@ void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems,
   dqAcc = entry.getArgument(7);
   dkOut = entry.getArgument(8);
   dvOut = entry.getArgument(9);
-  shared = e.dynamicSharedMemory();
   tid = e.threadIdX();
   warpgroup = e.shr(tid, e.i32(7));
   warpInGroup = e.band(e.shr(tid, e.i32(5)), e.i32(3));
@@ -442,8 +437,8 @@ void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems,
   {
     OpBuilder::InsertionGuard inner(e.b);
     e.b.setInsertionPointToStart(&init.getThenRegion().front());
-    Value kBase = e.sharedAddress(sharedPtr(g.kOffset));
-    Value vBase = e.sharedAddress(sharedPtr(g.vOffset));
+    Value kBase = e.sharedAddress(e.sharedAt(g.kOffset));
+    Value vBase = e.sharedAddress(e.sharedAt(g.vOffset));
     int64_t dqN = g.headDim / 2;
     auto dqColumns = [&](int64_t consumer) {
       int64_t first = consumer * dqN;
@@ -460,11 +455,11 @@ void BackwardKernelBuilder::decode(Block &entry, LLVM::GlobalOp workItems,
         e.add(vBase, e.i32(64 * 128)), dqColumns(1)};
     for (int64_t f = 0; f < kSegmentFields; ++f)
       e.store(fields[f],
-              e.gep(sharedPtr(g.segmentTableOffset), e.i32Type(), e.i32(f)));
-    e.mbarrierInit(sharedPtr(g.kvFullBarrier()), 1);
+              e.gep(e.sharedAt(g.segmentTableOffset), e.i32Type(), e.i32(f)));
+    e.mbarrierInit(e.sharedAt(g.kvFullBarrier()), 1);
     for (int64_t s = 0; s < g.stages; ++s) {
-      e.mbarrierInit(sharedPtr(g.qFullBarrier() + 8 * s), 1);
-      e.mbarrierInit(sharedPtr(g.emptyBarrier() + 8 * s), 8);
+      e.mbarrierInit(e.sharedAt(g.qFullBarrier() + 8 * s), 1);
+      e.mbarrierInit(e.sharedAt(g.emptyBarrier() + 8 * s), 8);
     }
     NVVM::FenceMbarrierInitOp::create(e.b, e.loc);
   }
@@ -505,12 +500,12 @@ void BackwardKernelBuilder::emitProducer() {
 
   // K and V of this tile, once.
   Value kvRow = e.add(e.mul(kvChunk, e.i32(g.chunk)), e.mul(kvTile, e.i32(g.bn)));
-  Value kvBar = sharedPtr(g.kvFullBarrier());
+  Value kvBar = e.sharedAt(g.kvFullBarrier());
   e.mbarrierArriveExpectTx(kvBar, 2 * g.kvTileBytes);
   for (int64_t box = 0; box < g.boxes; ++box) {
     SmallVector<Value> coords = {e.i32(64 * box), kvHead, kvRow, batch};
-    e.tmaLoad(sharedPtr(g.kOffset + box * g.bn * 128), tmaK, coords, kvBar);
-    e.tmaLoad(sharedPtr(g.vOffset + box * g.bn * 128), tmaV, coords, kvBar);
+    e.tmaLoad(e.sharedAt(g.kOffset + box * g.bn * 128), tmaK, coords, kvBar);
+    e.tmaLoad(e.sharedAt(g.vOffset + box * g.bn * 128), tmaV, coords, kvBar);
   }
 
   // Q, dO, LSE and Delta of every query tile visited.
@@ -519,13 +514,14 @@ void BackwardKernelBuilder::emitProducer() {
   Value it = loop.getInductionVar();
   Value stage = e.remu(it, e.i32(g.stages));
   Value phase = e.band(e.divu(it, e.i32(g.stages)), e.i32(1));
-  e.mbarrierWait(stagePtr(g.emptyBarrier(), stage, 8), e.bxor(phase, e.i32(1)));
+  e.mbarrierWait(e.stageAt(g.emptyBarrier(), stage, 8),
+                 e.bxor(phase, e.i32(1)));
   Visit visit = visitOf(it);
   Value qRow = e.add(e.mul(visit.qChunk, e.i32(g.chunk)),
                      e.mul(visit.qTile, e.i32(g.bm)));
-  Value bar = stagePtr(g.qFullBarrier(), stage, 8);
+  Value bar = e.stageAt(g.qFullBarrier(), stage, 8);
   e.mbarrierArriveExpectTx(bar, 2 * g.qTileBytes + 2 * g.vectorBytes);
-  Value base = stagePtr(g.stageOffset, stage, g.stageBytes);
+  Value base = e.stageAt(g.stageOffset, stage, g.stageBytes);
   for (int64_t box = 0; box < g.boxes; ++box) {
     SmallVector<Value> coords = {e.i32(64 * box), visit.head, qRow, batch};
     e.tmaLoad(e.gepBytes(base, box * g.bm * 128), tmaQ, coords, bar);
@@ -570,7 +566,7 @@ void BackwardKernelBuilder::emitDqWriter() {
         for (int64_t b = 0; b < g.dqBoxes / 2; ++b) {
           int64_t box = c * g.dqBoxes / 2 + b;
           SmallVector<Value> coords = {e.i32(32 * box), visit.head, qRow, batch};
-          e.tmaReduceAdd(sharedPtr(g.dqStageOffset + box * g.dqBoxBytes()),
+          e.tmaReduceAdd(e.sharedAt(g.dqStageOffset + box * g.dqBoxBytes()),
                          tmaDq, coords);
         }
         e.bulkCommitGroup();
@@ -597,7 +593,7 @@ void BackwardKernelBuilder::emitConsumer() {
   {
     OpBuilder::InsertionGuard inner(e.b);
     e.b.setInsertionPointToStart(&active.getThenRegion().front());
-    e.mbarrierWait(sharedPtr(g.kvFullBarrier()), e.i32(0));
+    e.mbarrierWait(e.sharedAt(g.kvFullBarrier()), e.i32(0));
     auto [dk, dv] = pipelined() ? emitPipelinedLoop(e.zeros(accType))
                                 : emitLoop(e.zeros(accType));
     scf::YieldOp::create(e.b, e.loc, ValueRange{dk, dv});
@@ -728,18 +724,18 @@ Value BackwardKernelBuilder::operandAddress(int64_t which) {
       e.add(e.mul(consumer, e.i32(3)), e.i32(kOperandAddresses + which));
   return LLVM::LoadOp::create(
       e.b, e.loc, e.i32Type(),
-      e.gep(sharedPtr(g.segmentTableOffset), e.i32Type(), index),
+      e.gep(e.sharedAt(g.segmentTableOffset), e.i32Type(), index),
       /*alignment=*/4, /*isVolatile=*/true);
 }
 
 Value BackwardKernelBuilder::stageBase(Value it) {
-  return stagePtr(g.stageOffset, e.remu(it, e.i32(g.stages)), g.stageBytes);
+  return e.stageAt(g.stageOffset, e.remu(it, e.i32(g.stages)), g.stageBytes);
 }
 
 std::pair<Value, Value> BackwardKernelBuilder::issueScores(Value it) {
   Value stage = e.remu(it, e.i32(g.stages));
   Value phase = e.band(e.divu(it, e.i32(g.stages)), e.i32(1));
-  e.mbarrierWait(stagePtr(g.qFullBarrier(), stage, 8), phase);
+  e.mbarrierWait(e.stageAt(g.qFullBarrier(), stage, 8), phase);
   Value qAddr = e.sharedAddress(stageBase(it));
   Value qDesc = e.wgmmaDescriptor(qAddr, 16, 1024);
   Value doDesc = e.wgmmaDescriptor(e.add(qAddr, e.i32(g.qTileBytes)), 16, 1024);
@@ -841,7 +837,7 @@ BackwardKernelBuilder::emitGradients(Value s, Value dp, const Visit &visit,
 }
 
 Value BackwardKernelBuilder::dsBuffer(Value it) {
-  return stagePtr(g.dsOffset, e.band(it, e.i32(1)), g.dsBytes);
+  return e.stageAt(g.dsOffset, e.band(it, e.i32(1)), g.dsBytes);
 }
 
 void BackwardKernelBuilder::storeDs(ArrayRef<Value> ds, Value it) {
@@ -924,7 +920,7 @@ void BackwardKernelBuilder::releaseStage(Value it) {
   auto leader = scf::IfOp::create(e.b, e.loc, e.eq(lane, e.i32(0)));
   OpBuilder::InsertionGuard guard(e.b);
   e.b.setInsertionPointToStart(&leader.getThenRegion().front());
-  e.mbarrierArrive(stagePtr(g.emptyBarrier(), e.remu(it, e.i32(g.stages)), 8));
+  e.mbarrierArrive(e.stageAt(g.emptyBarrier(), e.remu(it, e.i32(g.stages)), 8));
 }
 
 void BackwardKernelBuilder::emitDqReduce(Value dq, const Visit &visit) {
@@ -962,7 +958,7 @@ void BackwardKernelBuilder::emitDqStage(ArrayRef<Value> dqv) {
   // at the same time, so the four rows' 32 bytes fall in distinct banks.
   int64_t boxesPerConsumer = g.dqBoxes / 2;
   Value stage =
-      e.gep(sharedPtr(g.dqStageOffset), e.b.getI8Type(),
+      e.gep(e.sharedAt(g.dqStageOffset), e.b.getI8Type(),
             e.mul(consumer, e.i32(boxesPerConsumer * g.dqBoxBytes())));
   Value rowInGroup =
       e.add(e.mul(warpInGroup, e.i32(16)), e.shr(lane, e.i32(2)));
@@ -1111,10 +1107,6 @@ public:
   void build();
 
 private:
-  Value sharedPtr(int64_t offset) { return e.gepBytes(shared, offset); }
-  Value stagePtr(int64_t base, Value stage, int64_t stride) {
-    return e.gep(sharedPtr(base), e.b.getI8Type(), e.mul(stage, e.i32(stride)));
-  }
   std::tuple<Value, Value, Value> tileOf(Value j) {
     Value inFirst = e.ult(j, tiles0);
     return {e.select(inFirst, kvChunk0, kvChunk1),
@@ -1129,7 +1121,7 @@ private:
   DqGeometry g;
   bool bf16;
   Value tmaQ, tmaK, tmaV, tmaDO, tmaLse, tmaDelta, dqAcc;
-  Value shared, tid, warpgroup, warpInGroup, lane;
+  Value tid, warpgroup, warpInGroup, lane;
   Value qChunk, qTile, head, kvHead, batch;
   Value tiles0, tiles1, kvChunk0, kvChunk1, diagonal0, diagonal1, total;
 };
@@ -1151,7 +1143,6 @@ void DqKernelBuilder::build() {
   tmaLse = entry->getArgument(4);
   tmaDelta = entry->getArgument(5);
   dqAcc = entry->getArgument(6);
-  shared = e.dynamicSharedMemory();
   tid = e.threadIdX();
   warpgroup = e.shr(tid, e.i32(7));
   warpInGroup = e.band(e.shr(tid, e.i32(5)), e.i32(3));
@@ -1197,11 +1188,11 @@ void DqKernelBuilder::build() {
   {
     OpBuilder::InsertionGuard inner(e.b);
     e.b.setInsertionPointToStart(&init.getThenRegion().front());
-    e.mbarrierInit(sharedPtr(g.qFullBarrier()), 1);
+    e.mbarrierInit(e.sharedAt(g.qFullBarrier()), 1);
     for (int64_t s = 0; s < g.stages; ++s) {
-      e.mbarrierInit(sharedPtr(g.kFullBarrier() + 8 * s), 1);
-      e.mbarrierInit(sharedPtr(g.vFullBarrier() + 8 * s), 1);
-      e.mbarrierInit(sharedPtr(g.emptyBarrier() + 8 * s), 4 * (g.bm / 64));
+      e.mbarrierInit(e.sharedAt(g.kFullBarrier() + 8 * s), 1);
+      e.mbarrierInit(e.sharedAt(g.vFullBarrier() + 8 * s), 1);
+      e.mbarrierInit(e.sharedAt(g.emptyBarrier() + 8 * s), 4 * (g.bm / 64));
     }
     NVVM::FenceMbarrierInitOp::create(e.b, e.loc);
   }
@@ -1219,33 +1210,34 @@ void DqKernelBuilder::emitProducer() {
   OpBuilder::InsertionGuard inner(e.b);
   e.b.setInsertionPointToStart(&guard.getThenRegion().front());
   Value qRow = e.add(e.mul(qChunk, e.i32(g.chunk)), e.mul(qTile, e.i32(g.bm)));
-  Value qBar = sharedPtr(g.qFullBarrier());
+  Value qBar = e.sharedAt(g.qFullBarrier());
   e.mbarrierArriveExpectTx(qBar, 2 * g.qTileBytes + 2 * g.vectorBytes);
   for (int64_t box = 0; box < g.boxes; ++box) {
     SmallVector<Value> coords = {e.i32(64 * box), head, qRow, batch};
-    e.tmaLoad(sharedPtr(g.qOffset + box * g.bm * 128), tmaQ, coords, qBar);
-    e.tmaLoad(sharedPtr(g.doOffset + box * g.bm * 128), tmaDO, coords, qBar);
+    e.tmaLoad(e.sharedAt(g.qOffset + box * g.bm * 128), tmaQ, coords, qBar);
+    e.tmaLoad(e.sharedAt(g.doOffset + box * g.bm * 128), tmaDO, coords, qBar);
   }
   SmallVector<Value> rowCoords = {
       rowVectorSpan(e, g.heads, g.localLen, batch, head, qRow).boxStart};
-  e.tmaLoad(sharedPtr(g.lseOffset), tmaLse, rowCoords, qBar);
-  e.tmaLoad(sharedPtr(g.deltaOffset), tmaDelta, rowCoords, qBar);
+  e.tmaLoad(e.sharedAt(g.lseOffset), tmaLse, rowCoords, qBar);
+  e.tmaLoad(e.sharedAt(g.deltaOffset), tmaDelta, rowCoords, qBar);
 
   auto loop = scf::ForOp::create(e.b, e.loc, e.i32(0), total, e.i32(1));
   e.b.setInsertionPointToStart(loop.getBody());
   Value j = loop.getInductionVar();
   Value stage = e.remu(j, e.i32(g.stages));
   Value phase = e.band(e.divu(j, e.i32(g.stages)), e.i32(1));
-  e.mbarrierWait(stagePtr(g.emptyBarrier(), stage, 8), e.bxor(phase, e.i32(1)));
+  e.mbarrierWait(e.stageAt(g.emptyBarrier(), stage, 8),
+                 e.bxor(phase, e.i32(1)));
   auto [kvChunk, tile, diagonal] = tileOf(j);
   (void)diagonal;
   Value kvRow = e.add(e.mul(kvChunk, e.i32(g.chunk)), e.mul(tile, e.i32(g.bn)));
-  Value kBar = stagePtr(g.kFullBarrier(), stage, 8);
-  Value vBar = stagePtr(g.vFullBarrier(), stage, 8);
+  Value kBar = e.stageAt(g.kFullBarrier(), stage, 8);
+  Value vBar = e.stageAt(g.vFullBarrier(), stage, 8);
   e.mbarrierArriveExpectTx(kBar, g.kvTileBytes);
   e.mbarrierArriveExpectTx(vBar, g.kvTileBytes);
-  Value kStage = stagePtr(g.kOffset, stage, g.kvTileBytes);
-  Value vStage = stagePtr(g.vOffset, stage, g.kvTileBytes);
+  Value kStage = e.stageAt(g.kOffset, stage, g.kvTileBytes);
+  Value vStage = e.stageAt(g.vOffset, stage, g.kvTileBytes);
   for (int64_t box = 0; box < g.boxes; ++box) {
     SmallVector<Value> coords = {e.i32(64 * box), kvHead, kvRow, batch};
     e.tmaLoad(e.gepBytes(kStage, box * g.bn * 128), tmaK, coords, kBar);
@@ -1260,13 +1252,13 @@ void DqKernelBuilder::emitConsumer() {
   Value scaleLog2 = e.f32(g.scaleLog2);
   Value log2e = e.f32(M_LOG2E);
   Value negInf = e.f32(-INFINITY);
-  e.mbarrierWait(sharedPtr(g.qFullBarrier()), e.i32(0));
+  e.mbarrierWait(e.sharedAt(g.qFullBarrier()), e.i32(0));
 
   Value rows64 = e.mul(consumer, e.i32(64 * 128));
   Value qDesc = e.wgmmaDescriptor(
-      e.add(e.sharedAddress(sharedPtr(g.qOffset)), rows64), 16, 1024);
+      e.add(e.sharedAddress(e.sharedAt(g.qOffset)), rows64), 16, 1024);
   Value doDesc = e.wgmmaDescriptor(
-      e.add(e.sharedAddress(sharedPtr(g.doOffset)), rows64), 16, 1024);
+      e.add(e.sharedAddress(e.sharedAt(g.doOffset)), rows64), 16, 1024);
   Value rowInTile = e.add(e.mul(consumer, e.i32(64)),
                           e.add(e.mul(warpInGroup, e.i32(16)),
                                 e.shr(lane, e.i32(2))));
@@ -1278,10 +1270,10 @@ void DqKernelBuilder::emitConsumer() {
   for (int h = 0; h < 2; ++h) {
     Value index = e.add(shift, e.add(rowInTile, e.i32(8 * h)));
     lse2[h] = e.fmul(e.load(e.f32Type(),
-                            e.gep(sharedPtr(g.lseOffset), e.f32Type(), index)),
+                            e.gep(e.sharedAt(g.lseOffset), e.f32Type(), index)),
                      log2e);
     delta[h] = e.load(e.f32Type(),
-                      e.gep(sharedPtr(g.deltaOffset), e.f32Type(), index));
+                      e.gep(e.sharedAt(g.deltaOffset), e.f32Type(), index));
   }
   Value colLane = e.mul(e.band(lane, e.i32(3)), e.i32(2));
   MmaInputType inputType = bf16 ? MmaInputType::bf16 : MmaInputType::f16;
@@ -1297,12 +1289,12 @@ void DqKernelBuilder::emitConsumer() {
     Value phase = e.band(e.divu(j, e.i32(g.stages)), e.i32(1));
     auto [kvChunk, kvTile, diagonal] = tileOf(j);
     (void)kvChunk;
-    Value kAddr = e.sharedAddress(stagePtr(g.kOffset, stage, g.kvTileBytes));
-    Value vAddr = e.sharedAddress(stagePtr(g.vOffset, stage, g.kvTileBytes));
+    Value kAddr = e.sharedAddress(e.stageAt(g.kOffset, stage, g.kvTileBytes));
+    Value vAddr = e.sharedAddress(e.stageAt(g.vOffset, stage, g.kvTileBytes));
     Value kDesc = e.wgmmaDescriptor(kAddr, 16, 1024);
     Value vDesc = e.wgmmaDescriptor(vAddr, 16, 1024);
-    e.mbarrierWait(stagePtr(g.kFullBarrier(), stage, 8), phase);
-    e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
+    e.mbarrierWait(e.stageAt(g.kFullBarrier(), stage, 8), phase);
+    e.mbarrierWait(e.stageAt(g.vFullBarrier(), stage, 8), phase);
     e.wgmmaFence();
     Value s = e.wgmmaOverHeadDim(LLVM::UndefOp::create(e.b, e.loc, tileType),
                                  qDesc, g.bm, kDesc, g.bn, g.bn, g.headDim, bf16);
@@ -1345,7 +1337,7 @@ void DqKernelBuilder::emitConsumer() {
     {
       OpBuilder::InsertionGuard releaseGuard(e.b);
       e.b.setInsertionPointToStart(&release.getThenRegion().front());
-      e.mbarrierArrive(stagePtr(g.emptyBarrier(), stage, 8));
+      e.mbarrierArrive(e.stageAt(g.emptyBarrier(), stage, 8));
     }
     scf::YieldOp::create(e.b, e.loc, ValueRange{dq});
   }

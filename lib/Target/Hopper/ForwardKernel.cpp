@@ -142,16 +142,6 @@ public:
   void build();
 
 private:
-  /// Shared memory at `offset`, from a fresh copy of the base address (see
-  /// KernelEmitter::freshSharedAddress).
-  Value sharedPtr(int64_t offset) {
-    return e.gepBytes(e.dynamicSharedMemory(), offset);
-  }
-  /// A per-stage shared pointer: base + stage * stride.
-  Value stagePtr(int64_t base, Value stage, int64_t stride) {
-    return e.gep(sharedPtr(base), e.b.getI8Type(), e.mul(stage, e.i32(stride)));
-  }
-
   LLVM::GlobalOp declareWorkItems();
   void emitPrologue(Block &entry, LLVM::GlobalOp workItems);
   void decodeSegments();
@@ -249,11 +239,11 @@ void ForwardKernelBuilder::emitPrologue(Block &entry, LLVM::GlobalOp workItems) 
   {
     OpBuilder::InsertionGuard inner(e.b);
     e.b.setInsertionPointToStart(&init.getThenRegion().front());
-    e.mbarrierInit(sharedPtr(g.qFullBarrier()), 1);
+    e.mbarrierInit(e.sharedAt(g.qFullBarrier()), 1);
     for (int64_t s = 0; s < g.stages; ++s) {
-      e.mbarrierInit(sharedPtr(g.kFullBarrier() + 8 * s), 1);
-      e.mbarrierInit(sharedPtr(g.vFullBarrier() + 8 * s), 1);
-      e.mbarrierInit(sharedPtr(g.emptyBarrier() + 8 * s), 4 * g.consumers);
+      e.mbarrierInit(e.sharedAt(g.kFullBarrier() + 8 * s), 1);
+      e.mbarrierInit(e.sharedAt(g.vFullBarrier() + 8 * s), 1);
+      e.mbarrierInit(e.sharedAt(g.emptyBarrier() + 8 * s), 4 * g.consumers);
     }
     // Make the initialized barriers visible to the TMA unit (async proxy).
     NVVM::FenceMbarrierInitOp::create(e.b, e.loc);
@@ -318,10 +308,10 @@ void ForwardKernelBuilder::emitProducer() {
 
   // Q once.
   Value qRow = e.add(e.mul(v.qChunk, e.i32(g.chunk)), e.mul(v.qTile, e.i32(g.bm)));
-  Value qBar = sharedPtr(g.qFullBarrier());
+  Value qBar = e.sharedAt(g.qFullBarrier());
   e.mbarrierArriveExpectTx(qBar, g.qTileBytes);
   for (int64_t box = 0; box < g.boxes; ++box)
-    e.tmaLoad(sharedPtr(g.qOffset + box * g.bm * 128), v.tmaQ,
+    e.tmaLoad(e.sharedAt(g.qOffset + box * g.bm * 128), v.tmaQ,
               {e.i32(64 * box), v.head, qRow, v.batch}, qBar);
 
   // K and V tiles through the stage ring.
@@ -330,20 +320,20 @@ void ForwardKernelBuilder::emitProducer() {
   Value j = loop.getInductionVar();
   Value stage = e.remu(j, e.i32(g.stages));
   Value phase = e.band(e.divu(j, e.i32(g.stages)), e.i32(1));
-  e.mbarrierWait(stagePtr(g.emptyBarrier(), stage, 8),
+  e.mbarrierWait(e.stageAt(g.emptyBarrier(), stage, 8),
                  e.bxor(phase, e.i32(1)));
   auto [kvChunk, tile, diagonal] = tileOf(j);
   (void)diagonal;
   Value kvRow = e.add(e.mul(kvChunk, e.i32(g.chunk)), e.mul(tile, e.i32(g.bn)));
-  Value kBar = stagePtr(g.kFullBarrier(), stage, 8);
+  Value kBar = e.stageAt(g.kFullBarrier(), stage, 8);
   e.mbarrierArriveExpectTx(kBar, g.kvTileBytes);
-  Value kStage = stagePtr(g.kOffset, stage, g.kvTileBytes);
+  Value kStage = e.stageAt(g.kOffset, stage, g.kvTileBytes);
   for (int64_t box = 0; box < g.boxes; ++box)
     e.tmaLoad(e.gepBytes(kStage, box * g.bn * 128), v.tmaK,
               {e.i32(64 * box), v.kvHead, kvRow, v.batch}, kBar);
-  Value vBar = stagePtr(g.vFullBarrier(), stage, 8);
+  Value vBar = e.stageAt(g.vFullBarrier(), stage, 8);
   e.mbarrierArriveExpectTx(vBar, g.kvTileBytes);
-  Value vStage = stagePtr(g.vOffset, stage, g.kvTileBytes);
+  Value vStage = e.stageAt(g.vOffset, stage, g.kvTileBytes);
   for (int64_t box = 0; box < g.boxes; ++box)
     e.tmaLoad(e.gepBytes(vStage, box * g.bn * 128), v.tmaV,
               {e.i32(64 * box), v.kvHead, kvRow, v.batch}, vBar);
@@ -351,10 +341,10 @@ void ForwardKernelBuilder::emitProducer() {
 
 Value ForwardKernelBuilder::emitQK(Value consumer, Value stage) {
   auto sType = e.f32Struct(g.bn / 2);
-  Value qAddr = e.add(e.sharedAddress(sharedPtr(g.qOffset)),
+  Value qAddr = e.add(e.sharedAddress(e.sharedAt(g.qOffset)),
                       e.mul(consumer, e.i32(64 * 128)));
   Value qDesc = e.wgmmaDescriptor(qAddr, 16, 1024);
-  Value kAddr = e.sharedAddress(stagePtr(g.kOffset, stage, g.kvTileBytes));
+  Value kAddr = e.sharedAddress(e.stageAt(g.kOffset, stage, g.kvTileBytes));
   Value kDesc = e.wgmmaDescriptor(kAddr, 16, 1024);
   bool bf16 = spec.config.dtype == DType::bf16;
   e.wgmmaFence();
@@ -388,7 +378,7 @@ Value ForwardKernelBuilder::emitMask(Value s, Value consumer, Value kvTile,
 }
 
 Value ForwardKernelBuilder::emitPV(Value o, ArrayRef<Value> p, Value stage) {
-  Value vAddr = e.sharedAddress(stagePtr(g.vOffset, stage, g.kvTileBytes));
+  Value vAddr = e.sharedAddress(e.stageAt(g.vOffset, stage, g.kvTileBytes));
   // V is the MN-major (transposed) B operand: 64-column boxes bn*128 bytes
   // apart, 16 key rows (2048 bytes) per k16 step.
   Value vDesc = e.wgmmaDescriptor(vAddr, g.bn * 128, 1024);
@@ -504,7 +494,7 @@ void ForwardKernelBuilder::emitConsumer() {
     auto leader = scf::IfOp::create(e.b, e.loc, e.eq(v.lane, e.i32(0)));
     OpBuilder::InsertionGuard guard(e.b);
     e.b.setInsertionPointToStart(&leader.getThenRegion().front());
-    e.mbarrierArrive(stagePtr(g.emptyBarrier(), stage, 8));
+    e.mbarrierArrive(e.stageAt(g.emptyBarrier(), stage, 8));
   };
   auto rescale = [&](Value o, Value const *alpha) {
     SmallVector<Value> ov = e.unpack(o);
@@ -532,9 +522,9 @@ void ForwardKernelBuilder::emitConsumer() {
   {
     OpBuilder::InsertionGuard inner(e.b);
     e.b.setInsertionPointToStart(&active.getThenRegion().front());
-    e.mbarrierWait(sharedPtr(g.qFullBarrier()), e.i32(0));
+    e.mbarrierWait(e.sharedAt(g.qFullBarrier()), e.i32(0));
     // Tile 0: S, then its softmax.
-    e.mbarrierWait(sharedPtr(g.kFullBarrier()), e.i32(0));
+    e.mbarrierWait(e.sharedAt(g.kFullBarrier()), e.i32(0));
     Value s0 = createWgmmaWaitTied(e.b, e.loc, 0,
                                    {emitQK(consumer, e.i32(0))})[0];
     Value m0[2] = {negInf, negInf}, l0[2] = {zero, zero};
@@ -568,10 +558,10 @@ void ForwardKernelBuilder::emitConsumer() {
       auto [nextStage, nextPhase] = stageOf(next);
       // S of tile j+1, O's pending rescale, then O += P V of tile j: two
       // groups in flight.
-      e.mbarrierWait(stagePtr(g.kFullBarrier(), nextStage, 8), nextPhase);
+      e.mbarrierWait(e.stageAt(g.kFullBarrier(), nextStage, 8), nextPhase);
       Value s = emitQK(consumer, nextStage);
       o = rescaleIf(o, alpha, needed);
-      e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
+      e.mbarrierWait(e.stageAt(g.vFullBarrier(), stage, 8), phase);
       o = emitPV(o, p, stage);
       s = createWgmmaWaitTied(e.b, e.loc, 1, {s})[0];
       SoftmaxStep step = emitSoftmax(s, next, consumer, m, l);
@@ -603,7 +593,7 @@ void ForwardKernelBuilder::emitConsumer() {
     SmallVector<Value> p(loop.getResults().begin() + 8, loop.getResults().end());
     Value alpha[2] = {loop.getResult(5), loop.getResult(6)};
     Value o = rescaleIf(loop.getResult(0), alpha, loop.getResult(7));
-    e.mbarrierWait(stagePtr(g.vFullBarrier(), stage, 8), phase);
+    e.mbarrierWait(e.stageAt(g.vFullBarrier(), stage, 8), phase);
     o = createWgmmaWaitTied(e.b, e.loc, 0, {emitPV(o, p, stage)})[0];
     release(stage);
     scf::YieldOp::create(e.b, e.loc,

@@ -160,8 +160,8 @@ public:
 
   // Kernel scaffolding.
   /// The dynamic shared memory (declared once per gpu.module, 1024-aligned).
-  /// With freshSharedAddress, each call materializes the address anew: take
-  /// it at each use rather than once.
+  /// With freshSharedAddress, each call materializes the address anew, so
+  /// kernels take it at each use (sharedAt, stageAt) rather than once.
   Value dynamicSharedMemory();
   /// Whether dynamicSharedMemory() gives a fresh copy of the address per
   /// call. The head_dim-128 forward gains from it (H200, 2026-12-03: causal
@@ -169,6 +169,14 @@ public:
   /// backward kernels lose (causal 16k forward+backward 1.051 -> 1.026), so
   /// they keep one value.
   bool freshSharedAddress = false;
+  /// The dynamic shared memory at byte `offset`.
+  Value sharedAt(int64_t offset) {
+    return gepBytes(dynamicSharedMemory(), offset);
+  }
+  /// Per-stage shared memory: byte `base` + `stage` * `stride`.
+  Value stageAt(int64_t base, Value stage, int64_t stride) {
+    return gep(sharedAt(base), b.getI8Type(), mul(stage, i32(stride)));
+  }
   /// A constant i32 table in global memory.
   LLVM::GlobalOp declareI32Table(StringRef name, ArrayRef<int32_t> values);
   /// A kernel taking `tensorMaps` CUtensorMaps by value (128 bytes, 64-byte
