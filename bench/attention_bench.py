@@ -184,10 +184,10 @@ def summarize(runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="+")
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--iters", type=int, default=20)
-    parser.add_argument("--sets", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch", type=common.positive_int, default=1)
+    parser.add_argument("--iters", type=common.positive_int, default=20)
+    parser.add_argument("--sets", type=common.positive_int, default=3)
+    parser.add_argument("--repeats", type=common.positive_int, default=3)
     parser.add_argument("--no-backward", action="store_true")
     parser.add_argument("--unprimed", action="store_true",
                         help="time from an idle stream (host launch latency included)")
